@@ -1,0 +1,101 @@
+"""The translation engine: a Marian model exported to ONNX, run by ONNX Runtime on CPU.
+
+No torch, transformers or optimum here: only onnxruntime, numpy and sentencepiece.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.model_dir import ModelDir, ModelLoadError
+from engine.runtime import Runtime
+from engine.search import SearchLimits, beam, greedy
+from engine.tokenizer import Tokenizer
+from utils.normalizer import SourcePreprocessor
+
+__all__ = ["Engine", "GenerationOptions", "ModelDir", "ModelLoadError"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    beam_size: int = 1
+    # Output length limit: a * source tokens + b, capped by the model's positions.
+    length_ratio: float = 2.0
+    length_extra: int = 10
+    min_new_tokens: int = 0
+    max_new_tokens: int | None = None
+    length_penalty: float = 1.0
+
+
+class Engine:
+    """Translate preprocessed source sentences with one model directory."""
+
+    def __init__(
+        self, model: ModelDir, intra_threads: int | None = None, inter_threads: int = 1
+    ) -> None:
+        self.model = model
+        self.model_id = model.model_id
+        threads = intra_threads or os.cpu_count() or 1
+        self.runtime = Runtime(model, threads, inter_threads)
+        self.tokenizer = Tokenizer(model)
+        self.preprocess = SourcePreprocessor(model.manifest.get("source_preprocessing", ()))
+        self.span_mode = model.manifest.get("span_mode", "verbatim")
+        # Sentences longer than this are cut by the segmenter before they reach us.
+        self.max_source_tokens = self.runtime.max_positions - 2
+        self.max_target_tokens = min(
+            self.runtime.max_positions - 1, int(model.manifest["generation"]["max_length"])
+        )
+        self._pad = self.tokenizer.src_eos
+        logger.info(
+            "loaded model %s from %s (%s, %d intra-op threads)",
+            self.model_id,
+            model.path,
+            model.precision,
+            threads,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Number of source tokens *text* becomes, ``</s>`` included."""
+        return len(self.tokenizer.encode(self.preprocess(text)))
+
+    def translate(
+        self, sources: Sequence[str], options: GenerationOptions = GenerationOptions()
+    ) -> list[str]:
+        """Translate raw sentences (model preprocessing is applied here)."""
+        encoded = [self.tokenizer.encode(self.preprocess(s)) for s in sources]
+        return [self.tokenizer.decode(t) for t in self.generate(encoded, options)]
+
+    def generate(
+        self, encoded: Sequence[Sequence[int]], options: GenerationOptions
+    ) -> list[list[int]]:
+        """Decode encoder-row sequences into decoder-row sequences (no ``</s>``)."""
+        if not encoded:
+            return []
+        too_long = [len(seq) for seq in encoded if len(seq) > self.runtime.max_positions]
+        if too_long:
+            raise ValueError(
+                f"source of {max(too_long)} tokens exceeds the model's "
+                f"{self.runtime.max_positions} positions"
+            )
+        max_len = [self.max_length(len(seq), options) for seq in encoded]
+        limits = SearchLimits(
+            self.tokenizer.start, self.tokenizer.eos, max_len, options.min_new_tokens
+        )
+        beams = max(1, options.beam_size)
+        state = self.runtime.start(encoded, self._pad, beams, max(max_len) + 1)
+        if beams == 1:
+            return greedy(state, limits)
+        return beam(state, limits, beams, options.length_penalty)
+
+    def max_length(self, source_len: int, options: GenerationOptions) -> int:
+        """Output token limit for a source of *source_len* tokens."""
+        if options.max_new_tokens is not None:
+            limit = options.max_new_tokens
+        else:
+            limit = int(options.length_ratio * source_len + options.length_extra)
+        return max(1, min(limit, self.max_target_tokens))

@@ -1,0 +1,35 @@
+"""gunicorn settings, read from the same config as the app (config/settings.json + env).
+
+One worker process with many threads (gthread): the model is loaded once, its single
+batch worker merges the requests of all HTTP threads into batches, and ONNX Runtime
+alone decides how the cores are used. Several processes would each hold a model copy
+and fight over the same cores; scale out with more replicas instead.
+"""
+
+from utils.settings import SettingsError, load_settings
+
+try:
+    _settings = load_settings()
+except SettingsError as exc:  # stop before forking, with the key in the message
+    raise SystemExit(f"invalid configuration: {exc}") from None
+
+bind = f"{_settings.host}:{_settings.port}"
+workers = 1
+worker_class = "gthread"
+threads = _settings.http_threads
+# A request waits at most request_timeout_s for its translation; the worker timeout
+# only catches a wedged process, so it is generous.
+timeout = int(_settings.request_timeout_s * 2 + 30)
+graceful_timeout = _settings.graceful_timeout_s
+keepalive = 5
+accesslog = None  # the app logs one line per request itself, with its request id
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+wsgi_app = "app:create_app()"
+
+
+def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook signature
+    """Drain the batch queue before the worker process goes away (SIGTERM)."""
+    import app
+
+    app.shutdown()

@@ -1,0 +1,1 @@
+"""HTTP routes, one blueprint per audience: the page, the JSON API, the probes."""

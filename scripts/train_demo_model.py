@@ -1,0 +1,114 @@
+#!/usr/bin/env python
+"""Train the offline demo zh→en model from the Tatoeba pairs and export it for the service.
+
+    python scripts/train_demo_model.py                      # data → spm → train → export
+    python scripts/train_demo_model.py --stage export       # export an existing checkpoint
+    python scripts/train_demo_model.py --stage split        # only write the dev split
+
+Work files (dev split, checkpoint, training log) go to --work-dir, outside git; the INT8
+model directory goes to --out. The training data itself is never copied into the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolchain.data import read_pairs, split_dev, training_examples, write_pairs  # noqa: E402
+
+DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "tatoeba-cmn-eng" / "pairs.tsv"
+SOURCE_STEPS = ("opus_punct", "t2s")
+DEV_SIZE = 1500
+SPLIT_SEED = 20261125
+
+logger = logging.getLogger("train_demo_model")
+
+
+def parse_args() -> argparse.Namespace:
+    from toolchain.trainer import TrainConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "demo")
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / "demo-zh-en")
+    parser.add_argument("--stage", choices=["all", "split", "train", "export"], default="all")
+    parser.add_argument("--dev-size", type=int, default=DEV_SIZE)
+    parser.add_argument("--src-vocab", type=int, default=4000)
+    parser.add_argument("--tgt-vocab", type=int, default=4000)
+    parser.add_argument("--max-minutes", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    for field in fields(TrainConfig):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default))
+    return parser.parse_args()
+
+
+def split(args: argparse.Namespace) -> tuple[list, list]:
+    pairs = read_pairs(args.pairs)
+    train, dev = split_dev(pairs, args.dev_size, SPLIT_SEED)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    write_pairs(dev, args.work_dir / "dev.tsv")
+    logger.info("%d pairs: %d train, %d dev → %s", len(pairs), len(train), len(dev), args.work_dir)
+    return train, dev
+
+
+def train(args: argparse.Namespace, train_pairs: list, dev_pairs: list) -> Path:
+    import torch
+
+    from toolchain.trainer import Codec, TrainConfig
+    from toolchain.trainer import train as run_training
+    from toolchain.vocab import train_spm, write_tokenizer_files
+    from utils.normalizer import SourcePreprocessor
+
+    torch.set_num_threads(args.threads)
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    examples = training_examples(train_pairs, SourcePreprocessor(SOURCE_STEPS), cfg.seed)
+    source_spm = train_spm((s for s, _ in examples), args.src_vocab, character_coverage=0.9995)
+    target_spm = train_spm((t for _, t in examples), args.tgt_vocab, character_coverage=1.0)
+    ckpt = args.work_dir / "checkpoint"
+    vocab = write_tokenizer_files(ckpt, source_spm, target_spm, cfg.max_positions)
+    codec = Codec(source_spm, target_spm, vocab, SOURCE_STEPS)
+    dev = [(p.zh, p.en) for p in dev_pairs]
+    model, summary = run_training(codec, examples, dev, cfg, args.work_dir, args.max_minutes)
+    model.save_pretrained(ckpt)
+    summary["source_preprocessing"] = list(SOURCE_STEPS)
+    summary["train_examples"] = len(examples)
+    (ckpt / "training_summary.json").write_text(json.dumps(summary, indent=1))
+    return ckpt
+
+
+def export(args: argparse.Namespace, ckpt: Path) -> None:
+    from toolchain.export import ExportOptions, export_model
+
+    options = ExportOptions(
+        source_preprocessing=SOURCE_STEPS,
+        span_mode="placeholder",
+        model_id="demo-zh-en",
+        verify_pairs=args.work_dir / "dev.tsv",
+    )
+    export_model(str(ckpt), args.out, options)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parse_args()
+    train_pairs, dev_pairs = split(args)
+    if args.stage == "split":
+        return 0
+    ckpt = args.work_dir / "checkpoint"
+    if args.stage in ("all", "train"):
+        ckpt = train(args, train_pairs, dev_pairs)
+    if args.stage in ("all", "export"):
+        export(args, ckpt)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

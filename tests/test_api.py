@@ -1,0 +1,310 @@
+"""The HTTP API through Flask's test client: every status code and the envelope."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from helpers import wait_until
+
+from app import create_app
+from translator import Translator
+from utils.settings import load_settings
+
+
+def _error(response) -> dict:
+    body = response.get_json()
+    assert body["success"] is False, body
+    assert set(body["error"]) == {"code", "message"}
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_translate_string(client):
+    response = client.post("/translate", json={"text": "我你他。"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["success"] is True
+    assert isinstance(body["result"], str) and body["result"]
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def test_translate_list_keeps_order_and_shape(client):
+    texts = ["我你他。", "", "already English 123", "买卖。"]
+    response = client.post("/translate", json={"text": texts})
+    assert response.status_code == 200
+    result = response.get_json()["result"]
+    assert len(result) == 4
+    assert result[1] == ""
+    assert result[2] == "already English 123"
+    single = [client.post("/translate", json={"text": t}).get_json()["result"] for t in texts]
+    assert result == single
+
+
+def test_beam_option_accepted(client):
+    response = client.post("/translate", json={"text": "我你。", "options": {"beam_size": 4}})
+    assert response.status_code == 200
+    assert response.get_json()["result"]
+
+
+def test_utf8_and_emoji_pass_through(client):
+    response = client.post("/translate", json={"text": "😀 ok"})
+    assert response.get_json()["result"] == "😀 ok"
+    assert "😀".encode() in response.data  # raw UTF-8 in the body, not \\u escapes
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400, "bad_request"),
+        ({"json": ["a list"]}, 400, "bad_request"),
+        ({"json": {"txt": "你好"}}, 400, "bad_request"),
+        ({"json": {"text": 5}}, 400, "bad_request"),
+        ({"json": {"text": ["ok", None]}}, 400, "bad_request"),
+        ({"json": {"text": "你好", "options": {"beam_size": 99}}}, 400, "bad_request"),
+        ({"json": {"text": "你好", "options": {"beams": 2}}}, 400, "bad_request"),
+        ({"data": "text=你好", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+        ({"data": b"\xff\xfe", "content_type": "application/json"}, 400, "bad_request"),
+    ],
+)
+def test_client_errors(client, kwargs, status, code):
+    response = client.post("/translate", **kwargs)
+    assert response.status_code == status
+    assert _error(response)["code"] == code
+
+
+def test_text_over_char_limit_is_413_with_limit(client, app):
+    limit = app.extensions["settings"].max_chars
+    response = client.post("/translate", json={"text": "好" * (limit + 1)})
+    assert response.status_code == 413
+    error = _error(response)
+    assert error["code"] == "text_too_long"
+    assert str(limit) in error["message"]
+
+
+def test_too_many_items_is_413(client, app):
+    items = ["好"] * (app.extensions["settings"].max_batch_items + 1)
+    response = client.post("/translate", json={"text": items})
+    assert response.status_code == 413
+    assert _error(response)["code"] == "payload_too_large"
+
+
+def test_body_over_byte_limit_is_413(settings_overrides):
+    app = create_app({**settings_overrides, "max_body_bytes": 2048, "TESTING": True})
+    try:
+        response = app.test_client().post("/translate", json={"text": "a" * 5000})
+        assert response.status_code == 413
+        assert _error(response)["code"] == "payload_too_large"
+    finally:
+        app.extensions["translator"].close()
+
+
+def test_blocked_content_is_422(settings_overrides):
+    app = create_app({**settings_overrides, "blocked_words": ["secret"], "TESTING": True})
+    translator = app.extensions["translator"]
+    assert translator.wait_ready(60)
+    try:
+        response = app.test_client().post("/translate", json={"text": "top secret 文件"})
+        # The no-Chinese shortcut does not apply here: the text has Chinese, the output
+        # keeps the Latin span "top secret" verbatim, so the policy must fire.
+        assert response.status_code == 422
+        assert _error(response)["code"] == "blocked_content"
+    finally:
+        translator.close()
+
+
+def test_wrong_method_and_unknown_path_get_the_envelope(client):
+    response = client.get("/translate")
+    assert response.status_code == 405
+    assert _error(response)["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+    response = client.post("/api/v2/nothing", json={})
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+class _Gate:
+    """An engine stand-in whose calls block until released (for 503 and 504 cases)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def translate(self, texts, options):
+        self.entered.set()
+        assert self.release.wait(30)
+        return self.engine.translate(texts, options)
+
+
+def _gated(app) -> _Gate:
+    translator = app.extensions["translator"]
+    gate = _Gate(translator.engine)
+    translator._run_batch = gate.translate
+    translator.batcher._run_batch = gate.translate
+    return gate
+
+
+def test_queue_full_is_503_with_retry_after(settings_overrides):
+    app = create_app({**settings_overrides, "queue_size": 1, "cache_size": 0, "TESTING": True})
+    translator = app.extensions["translator"]
+    assert translator.wait_ready(60)
+    gate = _gated(app)
+    client = app.test_client()
+    try:
+        first = threading.Thread(
+            target=client.post, args=("/translate",), kwargs={"json": {"text": "我。"}}
+        )
+        first.start()
+        assert gate.entered.wait(10)  # the worker is now busy with the first request
+        second = threading.Thread(
+            target=client.post, args=("/translate",), kwargs={"json": {"text": "你。"}}
+        )
+        second.start()
+        wait_until(lambda: translator.batcher.depth >= 1, what="second request queued")
+        response = client.post("/translate", json={"text": "他。"})
+        assert response.status_code == 503
+        assert _error(response)["code"] == "queue_full"
+        assert int(response.headers["Retry-After"]) >= 1
+    finally:
+        gate.release.set()
+        first.join(10)
+        second.join(10)
+        translator.close()
+
+
+def test_deadline_is_504(settings_overrides):
+    app = create_app({**settings_overrides, "request_timeout_s": 0.2, "TESTING": True})
+    translator = app.extensions["translator"]
+    assert translator.wait_ready(60)
+    gate = _gated(app)
+    try:
+        response = app.test_client().post("/translate", json={"text": "我你。"})
+        assert response.status_code == 504
+        assert _error(response)["code"] == "deadline_exceeded"
+    finally:
+        gate.release.set()
+        translator.close()
+
+
+def test_unexpected_error_is_500_generic_and_logged(client, app, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise KeyError("internal detail 42")
+
+    monkeypatch.setattr(app.extensions["translator"], "translate", explode)
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/translate", json={"text": "我。"})
+    assert response.status_code == 500
+    error = _error(response)
+    assert error["code"] == "internal_error"
+    assert "42" not in error["message"]
+    assert "internal detail 42" in caplog.text
+
+
+def test_engine_failure_is_500_and_service_keeps_working(client, app, monkeypatch):
+    translator = app.extensions["translator"]
+    real = translator.batcher._run_batch
+    calls = []
+
+    def fail_once(texts, options):
+        calls.append(texts)
+        if len(calls) == 1:
+            raise RuntimeError("engine exploded")
+        return real(texts, options)
+
+    monkeypatch.setattr(translator.batcher, "_run_batch", fail_once)
+    response = client.post("/translate", json={"text": "他们。"})
+    assert response.status_code == 500
+    assert _error(response)["code"] == "translation_failed"
+    response = client.post("/translate", json={"text": "他们。"})
+    assert response.status_code == 200
+
+
+def test_request_id_echoed_and_logged(client, caplog):
+    with caplog.at_level(logging.INFO, logger="translator.requests"):
+        response = client.post(
+            "/translate", json={"text": "我。"}, headers={"X-Request-ID": "abc-123"}
+        )
+    assert response.headers["X-Request-ID"] == "abc-123"
+    line = next(r.getMessage() for r in caplog.records if "abc-123" in r.getMessage())
+    assert "status=200" in line and "sentences=1" in line and "latency_ms=" in line
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert len(generated) == 32
+
+
+def test_request_log_goes_to_rotating_file(client, app):
+    client.post("/translate", json={"text": "我。"}, headers={"X-Request-ID": "file-check"})
+    log_file = app.extensions["settings"].log_path / "translator.log"
+    assert "request_id=file-check" in log_file.read_text(encoding="utf-8")
+
+
+def test_healthz_fields(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    for key in (
+        "status",
+        "timestamp",
+        "cpu_usage",
+        "memory_usage",
+        "uptime",
+        "model",
+        "queue_depth",
+    ):
+        assert key in body
+    assert body["status"] == "ok"
+    assert body["memory_usage"]["rss_bytes"] > 10_000_000
+    assert 0 <= body["memory_usage"]["host_percent"] <= 100
+    assert body["model"] == "tiny-test"
+
+
+def test_readyz_before_and_after_loading(settings_overrides):
+    release = threading.Event()
+    settings = load_settings({**settings_overrides})
+
+    def slow_factory(s):
+        assert release.wait(30)
+        from translator import _load_engine
+
+        return _load_engine(s)
+
+    translator = Translator(settings, engine_factory=slow_factory)
+    translator.start(background=True)
+    app = create_app({**settings_overrides, "TESTING": True}, translator=translator)
+    client = app.test_client()
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert _error(response)["code"] == "not_ready"
+        assert client.get("/healthz").status_code == 200  # loading is alive, not dead
+        blocked = client.post("/translate", json={"text": "我。"})
+        assert blocked.status_code == 503 and "Retry-After" in blocked.headers
+        release.set()
+        assert translator.wait_ready(60)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        release.set()
+        translator.close()
+
+
+def test_probes_report_a_dead_worker(client, app):
+    translator = app.extensions["translator"]
+    translator.batcher.shutdown(wait=True)  # the worker thread is gone
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").get_json()["status"] == "unhealthy"
+
+
+def test_failed_model_load_is_reported(settings_overrides, tmp_path):
+    app = create_app(
+        {**settings_overrides, "model_dir": str(tmp_path / "missing"), "TESTING": True}
+    )
+    translator = app.extensions["translator"]
+    assert translator.wait_ready(10) is False
+    client = app.test_client()
+    response = client.post("/translate", json={"text": "我。"})
+    assert response.status_code == 503
+    assert "does not exist" in _error(response)["message"]
+    assert client.get("/healthz").status_code == 503

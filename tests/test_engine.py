@@ -1,0 +1,103 @@
+"""The ONNX Runtime engine and its model directory, on the tiny exported model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from engine import Engine, GenerationOptions, ModelDir, ModelLoadError
+from toolchain.tiny import LEXICON, corpus
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    return Engine(ModelDir.load(tiny_model_dir), intra_threads=1)
+
+
+def test_tiny_model_learned_its_code(engine):
+    zh, en = corpus(40, seed=7)
+    out = engine.translate(zh)
+    exact = sum(a == b for a, b in zip(out, en, strict=True))
+    # The code is trivial; a working export + engine reproduces most of it.
+    assert exact >= 10, list(zip(out, en, strict=True))[:5]
+
+
+@pytest.fixture(scope="module")
+def fp32_engine(tiny_model_dir):
+    return Engine(ModelDir.load(tiny_model_dir, "fp32"), intra_threads=1)
+
+
+@pytest.mark.parametrize("beam_size", [1, 4])
+def test_fp32_results_do_not_depend_on_batch_mates(fp32_engine, beam_size):
+    """Padding, masks, row dropping and beam reordering keep rows independent."""
+    zh, _ = corpus(12, seed=3)
+    options = GenerationOptions(beam_size=beam_size)
+    alone = [fp32_engine.translate([s], options)[0] for s in zh]
+    assert fp32_engine.translate(zh, options) == alone
+    assert fp32_engine.translate(list(reversed(zh)), options) == list(reversed(alone))
+
+
+def test_int8_batching_changes_few_results(engine):
+    """Dynamic INT8 scales activations per batch, so batch mates can flip a close call."""
+    zh, _ = corpus(40, seed=3)
+    alone = [engine.translate([s])[0] for s in zh]
+    together = engine.translate(zh)
+    assert sum(a == b for a, b in zip(alone, together, strict=True)) >= 30
+
+
+def test_output_length_limits(engine):
+    zh = ["我" * 20 + "。"]
+    short = engine.generate(
+        [engine.tokenizer.encode(z) for z in zh], GenerationOptions(max_new_tokens=3)
+    )
+    assert len(short[0]) <= 3
+    forced = engine.generate(
+        [engine.tokenizer.encode("我。")], GenerationOptions(min_new_tokens=12, max_new_tokens=12)
+    )
+    assert len(forced[0]) == 12  # min = max: the benchmark's fixed-work mode
+
+
+def test_unknown_characters_do_not_break_decoding(engine):
+    assert isinstance(engine.translate(["鑫龘齉。"])[0], str)
+
+
+def test_source_longer_than_positions_is_refused(engine):
+    too_long = [[5] * (engine.runtime.max_positions + 1)]
+    with pytest.raises(ValueError, match="positions"):
+        engine.generate(too_long, GenerationOptions())
+
+
+def test_code_words_match_lexicon(engine):
+    assert engine.translate(["买。"])[0].lower().startswith(LEXICON["买"])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (shutil.rmtree, "does not exist"),
+        (lambda d: (d / "manifest.json").unlink(), "manifest.json is missing"),
+        (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
+        (lambda d: (d / "decoder.onnx").unlink(), "lacks decoder.onnx"),
+        (
+            lambda d: (d / "manifest.json").write_text(json.dumps({"format_version": 99})),
+            "format_version 99",
+        ),
+    ],
+)
+def test_model_dir_errors_are_precise(tiny_model_dir, tmp_path, mutate, message):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    mutate(copy)
+    with pytest.raises(ModelLoadError, match=message):
+        ModelDir.load(copy)
+
+
+def test_fp32_requires_fp32_graphs(tiny_model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    shutil.rmtree(copy / "fp32")
+    ModelDir.load(copy)  # INT8 alone is a complete model
+    with pytest.raises(ModelLoadError, match=r"fp32/encoder\.onnx"):
+        ModelDir.load(copy, "fp32")

@@ -1,0 +1,119 @@
+"""The real thing: gunicorn on a free port, real HTTP, concurrency, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def _ready(base: str) -> bool:
+    try:
+        return _request(base + "/readyz", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("gunicorn-logs")
+    env = {
+        **os.environ,
+        "TRANSLATOR_PORT": str(port),
+        "TRANSLATOR_HOST": "127.0.0.1",
+        "TRANSLATOR_MODEL_DIR": str(tiny_model_dir),
+        "TRANSLATOR_LOG_DIR": str(logs),
+        "TRANSLATOR_INTRA_OP_THREADS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _ready(base) or proc.poll() is not None, timeout=90, what="readyz")
+        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        yield base, proc, logs
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def test_translate_over_http(server):
+    base, _, _ = server
+    status, headers, body = _request(base + "/translate", {"text": "我你他。\n\n满99元。"})
+    assert status == 200, body
+    assert body["success"] is True
+    assert "\n\n" in body["result"] and "99" in body["result"]
+    assert headers["X-Request-ID"]
+
+
+def test_page_is_served(server):
+    base, _, _ = server
+    with urllib.request.urlopen(base + "/", timeout=10) as response:
+        html = response.read().decode()
+    assert response.status == 200 and "<textarea" in html
+
+
+def test_200_concurrent_requests_over_16_threads(server):
+    base, _, _ = server
+    texts = ["我你他。", "买卖钱元。", "", "hello", "她们是的了！" * 3, "满99元包邮。"]
+
+    def call(i: int) -> tuple[int, dict]:
+        status, _, body = _request(base + "/translate", {"text": texts[i % len(texts)]}, 60)
+        return status, body
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(call, range(200)))
+    for status, body in results:
+        assert status == 200, body
+        assert body["success"] is True and isinstance(body["result"], str)
+    assert {r[1]["result"] for r in results[2::6]} == {""}
+    assert {r[1]["result"] for r in results[3::6]} == {"hello"}
+
+
+def test_sigterm_drains_and_exits(server):
+    _, proc, logs = server
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    log = (logs / "translator.log").read_text(encoding="utf-8")
+    assert "batch worker stopped" in log

@@ -1,0 +1,266 @@
+"""Turn a transformers Marian checkpoint into the service's model directory.
+
+Steps: load the checkpoint (hub id or local directory) → export the encoder and the
+one-step decoder (``toolchain.onnx_graphs``) to ONNX → quantize to INT8 for this CPU →
+copy the tokenizer files → write ``manifest.json`` → verify the result against the
+PyTorch model through the service's own engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+import torch
+from transformers import MarianMTModel
+
+from engine.model_dir import FORMAT_VERSION, MANIFEST, ROWS_FILE
+from toolchain.onnx_graphs import DecoderGraph, EncoderGraph
+from toolchain.quantize import QuantSettings, quantize, settings_for, share_output_embedding
+from toolchain.vocab import target_piece_ids
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
+OPSET = 17
+DEFAULT_TOP_K = 8
+
+
+@dataclass
+class ExportOptions:
+    model_id: str | None = None
+    source_preprocessing: Sequence[str] = ("opus_punct",)
+    span_mode: str = "verbatim"
+    precision: str = "int8"  # "int8", "fp32", or "both" (INT8 plus fp32/ for comparison)
+    quantization: str = "auto"
+    shortlist: bool = True
+    verify: bool = True
+    verify_pairs: Path | None = None
+    min_verify_bleu: float = 50.0
+    extra_manifest: dict = field(default_factory=dict)
+
+
+def resolve_checkpoint(source: str) -> Path:
+    """Return a local directory for *source*, downloading a hub id if a network allows."""
+    path = Path(source)
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(
+            snapshot_download(source, allow_patterns=["*.json", "*.spm", "*.bin", "*.safetensors"])
+        )
+    except Exception as exc:  # network errors come in many types
+        raise SystemExit(
+            f"{source!r} is not a local directory and could not be downloaded from the "
+            f"Hugging Face hub ({type(exc).__name__}: {exc}). Download it where a network "
+            "exists and pass the directory instead."
+        ) from exc
+
+
+def _vocab_rows(ckpt: Path, vocab: dict[str, int], shortlist: bool) -> tuple[list[int], list[int]]:
+    if not shortlist:
+        every = sorted(vocab.values())
+        return every, every
+    source = target_piece_ids((ckpt / "source.spm").read_bytes(), vocab)
+    target = target_piece_ids((ckpt / "target.spm").read_bytes(), vocab)
+    pad = vocab["<pad>"]
+    return sorted(set(source) | {pad}), sorted(set(target) | {pad})
+
+
+def _export_graphs(
+    model: MarianMTModel, rows: tuple[list[int], list[int]], banned: list[int], out: Path
+) -> None:
+    cfg = model.config
+    layers, heads = cfg.decoder_layers, cfg.decoder_attention_heads
+    head_dim = cfg.d_model // heads
+    enc = EncoderGraph(model, rows[0]).eval()
+    ids = torch.tensor([[5, 6, 7, 0]], dtype=torch.long)
+    mask = torch.ones_like(ids)
+    cross_names = [f"cross_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
+    dyn = {"input_ids": {0: "batch", 1: "src_len"}, "attention_mask": {0: "batch", 1: "src_len"}}
+    dyn |= {name: {0: "batch", 2: "src_len"} for name in cross_names}
+    with torch.no_grad():
+        torch.onnx.export(
+            enc,
+            (ids, mask),
+            str(out / "encoder.onnx"),
+            dynamo=False,
+            input_names=["input_ids", "attention_mask"],
+            output_names=cross_names,
+            dynamic_axes=dyn,
+            opset_version=OPSET,
+        )
+        cross = enc(ids, mask)
+    dec = DecoderGraph(model, rows[1], banned, DEFAULT_TOP_K).eval()
+    past_names = [f"past_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
+    present_names = [f"present_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
+    past = [torch.zeros(1, heads, 2, head_dim) for _ in past_names]
+    step_ids = torch.tensor([[1]], dtype=torch.long)
+    cross_mask = torch.zeros(1, 1, 1, ids.shape[1])
+    dyn = {"input_ids": {0: "rows"}, "cross_mask": {0: "rows", 3: "src_len"}}
+    dyn |= {name: {0: "rows", 2: "past_len"} for name in past_names}
+    dyn |= {name: {0: "rows", 2: "src_len"} for name in cross_names}
+    dyn |= {name: {0: "rows", 2: "cur_len"} for name in present_names}
+    dyn |= {"log_probs": {0: "rows", 1: "k"}, "token_ids": {0: "rows", 1: "k"}}
+    with torch.no_grad():
+        torch.onnx.export(
+            dec,
+            (step_ids, cross_mask, *past, *cross),
+            str(out / "decoder.onnx"),
+            dynamo=False,
+            input_names=["input_ids", "cross_mask", *past_names, *cross_names],
+            output_names=["log_probs", "token_ids", *present_names],
+            dynamic_axes=dyn,
+            opset_version=OPSET,
+        )
+    _make_top_k_an_input(out / "decoder.onnx")
+
+
+def _make_top_k_an_input(path: Path) -> None:
+    """Replace the traced constant K of the decoder's TopK with a ``top_k`` graph input."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    (topk,) = [n for n in graph.node if n.op_type == "TopK"]
+    graph.input.append(onnx.helper.make_tensor_value_info("top_k", onnx.TensorProto.INT64, [1]))
+    topk.input[1] = "top_k"
+    onnx.save(model, str(path))
+
+
+def _quantize_dir(fp32_dir: Path, out: Path, settings: QuantSettings) -> None:
+    quantize(fp32_dir / "encoder.onnx", out / "encoder.onnx", settings, exclude_gathers=False)
+    quantize(fp32_dir / "decoder.onnx", out / "decoder.onnx", settings, exclude_gathers=True)
+    share_output_embedding(out / "decoder.onnx", "out_w")
+
+
+def _manifest(
+    model: MarianMTModel,
+    source: str,
+    vocab: dict[str, int],
+    rows: tuple[list[int], list[int]],
+    banned: list[int],
+    options: ExportOptions,
+    settings: QuantSettings | None,
+) -> dict:
+    import onnxruntime
+    import transformers
+
+    from toolchain.quantize import cpu_flags
+
+    cfg = model.config
+    gen = model.generation_config
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_id": options.model_id or Path(source.rstrip("/")).name,
+        "source": source,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "exporter": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "opset": OPSET,
+        },
+        "precision": "int8" if settings else "fp32",
+        "quantization": settings.as_dict()
+        | {
+            "cpu_flags": sorted(
+                cpu_flags()
+                & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "fma"}
+            )
+        }
+        if settings
+        else None,
+        "architecture": {
+            "d_model": cfg.d_model,
+            "encoder_layers": cfg.encoder_layers,
+            "decoder_layers": cfg.decoder_layers,
+            "heads": cfg.decoder_attention_heads,
+            "ffn": cfg.decoder_ffn_dim,
+            "vocab_size": len(vocab),
+            "max_positions": cfg.max_position_embeddings,
+            "activation": cfg.activation_function,
+        },
+        "vocab": {
+            "eos": vocab["</s>"],
+            "unk": vocab["<unk>"],
+            "pad": vocab["<pad>"],
+            "decoder_start": cfg.decoder_start_token_id,
+            "banned": banned,
+            "source_rows": len(rows[0]),
+            "target_rows": len(rows[1]),
+            "rows_file": ROWS_FILE,
+        },
+        "generation": {
+            "num_beams": gen.num_beams or 1,
+            "max_length": min(
+                gen.max_length or cfg.max_position_embeddings, cfg.max_position_embeddings
+            ),
+        },
+        "source_preprocessing": list(options.source_preprocessing),
+        "span_mode": options.span_mode,
+        **options.extra_manifest,
+    }
+
+
+def _sizes(out: Path) -> dict[str, int]:
+    return {
+        p.relative_to(out).as_posix(): p.stat().st_size
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def export_model(source: str, out: Path, options: ExportOptions) -> dict:
+    """Export *source* into the model directory *out*; return the written manifest."""
+    ckpt = resolve_checkpoint(source)
+    model = MarianMTModel.from_pretrained(ckpt, attn_implementation="eager").eval()
+    vocab = json.loads((ckpt / "vocab.json").read_text(encoding="utf-8"))
+    rows = _vocab_rows(ckpt, vocab, options.shortlist)
+    banned = sorted(
+        {vocab["<pad>"]} | {ids[0] for ids in (model.config.bad_words_ids or []) if len(ids) == 1}
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("encoder.onnx", "decoder.onnx", "fp32"):
+        target = out / stale
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    for name in TOKENIZER_FILES:
+        shutil.copy(ckpt / name, out / name)
+    (out / ROWS_FILE).write_text(json.dumps({"source_rows": rows[0], "target_rows": rows[1]}))
+    settings = None if options.precision == "fp32" else settings_for(options.quantization)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32_dir = Path(tmp)
+        _export_graphs(model, rows, banned, fp32_dir)
+        if settings is None:
+            for name in ("encoder.onnx", "decoder.onnx"):
+                shutil.copy(fp32_dir / name, out / name)
+        else:
+            _quantize_dir(fp32_dir, out, settings)
+            if options.precision == "both":
+                (out / "fp32").mkdir()
+                for name in ("encoder.onnx", "decoder.onnx"):
+                    shutil.copy(fp32_dir / name, out / "fp32" / name)
+    manifest = _manifest(model, source, vocab, rows, banned, options, settings)
+    manifest["sizes"] = _sizes(out)
+    manifest["sizes"]["total_int8_dir" if settings else "total"] = sum(
+        v for k, v in manifest["sizes"].items() if not k.startswith("fp32/")
+    )
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+    logger.info("wrote %s (%.1f MB)", out, manifest["sizes"].get("total_int8_dir", 0) / 1e6)
+    if options.verify:
+        from toolchain.verify import verify_export
+
+        manifest["verification"] = verify_export(model, out, options)
+        (out / MANIFEST).write_text(
+            json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
+    return manifest

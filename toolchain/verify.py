@@ -1,0 +1,125 @@
+"""Check an exported model directory against the PyTorch model it came from.
+
+Both sides get the very same source token ids (the service's own preprocessing and
+SentencePiece), decode greedily, and are compared token for token and by BLEU of the
+engine's output against PyTorch's. The service's loop guard is applied to the PyTorch
+output too, so a looping sentence does not count as a difference.
+
+Thresholds: the fp32 graphs must reproduce PyTorch on at least 90 % of sentences (only
+float summation order differs; a wrong position, mask or cache makes this collapse). The
+INT8 graphs must reach ``min_verify_bleu`` (default 50) BLEU against PyTorch: dynamic INT8
+changes a word here and there (typically 60–90 BLEU, half or more of the sentences
+identical), while a broken graph or a bad quantization scale lands far below 50.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sacrebleu
+import torch
+from transformers import MarianMTModel
+
+from engine import Engine, GenerationOptions, ModelDir
+from engine.search import runaway_tail
+from toolchain.samples import SAMPLE_ZH
+
+if TYPE_CHECKING:
+    from toolchain.export import ExportOptions
+
+logger = logging.getLogger(__name__)
+
+MIN_FP32_IDENTICAL = 0.9
+
+
+class VerificationError(RuntimeError):
+    """The exported model does not reproduce the PyTorch model closely enough."""
+
+
+def _guarded(seq: list[int]) -> list[int]:
+    """What the engine's greedy search keeps of *seq*: it stops at the first loop."""
+    for end in range(1, len(seq) + 1):
+        cut = runaway_tail(seq[:end])
+        if cut < end:
+            return seq[:cut]
+    return seq
+
+
+def _sentences(pairs: Path | None, limit: int) -> list[str]:
+    if pairs is None or not Path(pairs).is_file():
+        return list(SAMPLE_ZH)
+    lines = Path(pairs).read_text(encoding="utf-8").splitlines()
+    zh = [line.split("\t")[1] for line in lines if line.count("\t") >= 1]
+    return list(SAMPLE_ZH) + zh[:limit]
+
+
+@torch.no_grad()
+def _torch_greedy(
+    model: MarianMTModel, engine: Engine, encoded: Sequence[list[int]], max_len: list[int]
+) -> list[list[int]]:
+    source_rows, target_rows = engine.model.rows()
+    to_row = {vid: row for row, vid in enumerate(target_rows)}
+    pad = engine.model.manifest["vocab"]["pad"]
+    eos = engine.model.manifest["vocab"]["eos"]
+    outputs = []
+    for seq, limit in zip(encoded, max_len, strict=True):
+        ids = torch.tensor([[source_rows[r] for r in seq]])
+        gen = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            num_beams=1,
+            do_sample=False,
+            max_new_tokens=limit,
+        )[0].tolist()
+        tokens = [t for t in gen[1:] if t not in (eos, pad)]
+        # A piece outside the target vocabulary cannot be produced by the engine: -1 marks it.
+        outputs.append(_guarded([to_row.get(t, -1) for t in tokens]))
+    return outputs
+
+
+def compare(model: MarianMTModel, out: Path, precision: str, sentences: Sequence[str]) -> dict:
+    """Greedy-decode *sentences* with PyTorch and with the engine; return the agreement."""
+    engine = Engine(ModelDir.load(out, precision), intra_threads=torch.get_num_threads())
+    texts = [engine.preprocess(s) for s in sentences]
+    encoded = [engine.tokenizer.encode(t) for t in texts]
+    options = GenerationOptions()
+    max_len = [engine.max_length(len(seq), options) for seq in encoded]
+    ours = engine.generate(encoded, options)
+    ref = _torch_greedy(model, engine, encoded, max_len)
+    identical = sum(a == b for a, b in zip(ours, ref, strict=True))
+    hyp_text = [engine.tokenizer.decode(t) for t in ours]
+    ref_text = [engine.tokenizer.decode([r for r in t if r >= 0]) for t in ref]
+    bleu = sacrebleu.corpus_bleu(hyp_text, [ref_text]).score
+    return {
+        "sentences": len(sentences),
+        "identical": identical,
+        "identical_ratio": round(identical / max(1, len(sentences)), 3),
+        "bleu_vs_torch": round(bleu, 2),
+    }
+
+
+def verify_export(model: MarianMTModel, out: Path, options: ExportOptions) -> dict:
+    """Run the checks described in the module docstring; raise VerificationError on failure."""
+    sentences = _sentences(options.verify_pairs, 200)
+    report = {}
+    if (out / "fp32").is_dir() or options.precision == "fp32":
+        report["fp32"] = compare(model, out, "fp32", sentences)
+        logger.info("fp32 vs PyTorch: %s", report["fp32"])
+        if report["fp32"]["identical_ratio"] < MIN_FP32_IDENTICAL:
+            raise VerificationError(f"fp32 export differs from PyTorch: {report['fp32']}")
+    if options.precision != "fp32":
+        report["int8"] = compare(model, out, "int8", sentences)
+        logger.info("INT8 vs PyTorch: %s", report["int8"])
+        if report["int8"]["bleu_vs_torch"] < options.min_verify_bleu:
+            raise VerificationError(
+                f"INT8 export diverges from PyTorch: BLEU {report['int8']['bleu_vs_torch']} < "
+                f"{options.min_verify_bleu} ({report['int8']})"
+            )
+    report["thresholds"] = {
+        "fp32_identical_ratio": MIN_FP32_IDENTICAL,
+        "int8_bleu_vs_torch": options.min_verify_bleu,
+    }
+    return report

@@ -1,0 +1,173 @@
+"""The micro-batcher: one worker thread owns the engine and serves every request thread.
+
+Request threads :meth:`MicroBatcher.submit` sentences and wait on the returned futures.
+The worker takes the first waiting item, then keeps collecting for at most
+``max_wait_ms`` or until ``max_batch_size`` items; it groups them by generation options,
+sorts each group by length (rows of similar length waste less padding) and makes one
+engine call per group. A failing call fails only the futures of that call, is logged with
+its exception, and the worker goes on. The queue is bounded: when it is full, ``submit``
+refuses at once with :class:`~utils.errors.QueueFull` instead of letting latency grow.
+:meth:`shutdown` stops intake, lets the worker finish what is queued, and joins it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from utils.errors import DeadlineExceeded, NotReady, QueueFull
+
+logger = logging.getLogger(__name__)
+
+RunBatch = Callable[[list[str], Hashable], Sequence[str]]
+
+
+@dataclass(eq=False)
+class WorkItem:
+    text: str
+    options: Hashable
+    deadline: float
+    future: Future = field(default_factory=Future)
+
+
+_STOP = object()  # sentinel: wakes the worker and tells it the queue has been drained
+
+
+class MicroBatcher:
+    """Collect sentences from many threads into batched engine calls on one thread."""
+
+    def __init__(
+        self,
+        run_batch: RunBatch,
+        max_batch_size: int,
+        max_wait_ms: float,
+        queue_size: int,
+        name: str = "batcher",
+    ) -> None:
+        self._run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000.0
+        self._queue: queue.Queue = queue.Queue()  # bounded by submit, see below
+        self.capacity = queue_size
+        self._lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(target=self._worker, name=name, daemon=True)
+        self.batches = 0
+        self.items = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def depth(self) -> int:
+        """Sentences waiting in the queue."""
+        return self._queue.qsize()
+
+    def submit(self, texts: Sequence[str], options: Hashable, deadline: float) -> list[Future]:
+        """Queue *texts* as one unit; raise QueueFull or NotReady instead of waiting."""
+        with self._lock:
+            if self._closing:
+                raise NotReady("The service is shutting down.", retry_after=1)
+            if not self._thread.is_alive():
+                raise NotReady("The translation worker is not running.", retry_after=5)
+            depth = self._queue.qsize()
+            # One request bigger than the whole queue is still admitted into an empty
+            # queue; otherwise a long document could never be translated at all.
+            if depth and depth + len(texts) > self.capacity:
+                raise QueueFull(
+                    f"The translation queue is full ({self.capacity} sentences); retry shortly.",
+                    retry_after=1,
+                )
+            items = [WorkItem(t, options, deadline) for t in texts]
+            for item in items:
+                self._queue.put_nowait(item)
+        return [item.future for item in items]
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Refuse new work, finish the queued work, and (if *wait*) join the worker."""
+        with self._lock:
+            if not self._closing:
+                self._closing = True
+                self._queue.put(_STOP)
+        if wait and self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _collect(self, first: WorkItem) -> tuple[list[WorkItem], bool]:
+        batch, stop = [first], False
+        until = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch_size:
+            remaining = until - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _worker(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch, stop = self._collect(item)
+            try:
+                self._process(batch)
+            except BaseException:  # never let a bug kill the only worker silently
+                logger.exception("batch bookkeeping failed")
+                for work in batch:
+                    if not work.future.done():
+                        work.future.set_exception(RuntimeError("batch failed"))
+            if stop:
+                break
+        logger.info("batch worker stopped after %d batches", self.batches)
+
+    def _process(self, batch: list[WorkItem]) -> None:
+        now = time.monotonic()
+        groups: dict[Hashable, list[WorkItem]] = {}
+        for work in batch:
+            if not work.future.set_running_or_notify_cancel():
+                continue  # the caller gave up on it (deadline or disconnect)
+            if work.deadline <= now:
+                work.future.set_exception(
+                    DeadlineExceeded("The request deadline passed in the queue.")
+                )
+                continue
+            groups.setdefault(work.options, []).append(work)
+        for options, works in groups.items():
+            works.sort(key=lambda w: len(w.text))
+            self._call(options, works)
+
+    def _call(self, options: Hashable, works: list[WorkItem]) -> None:
+        started = time.perf_counter()
+        try:
+            results = self._run_batch([w.text for w in works], options)
+            if len(results) != len(works):
+                raise RuntimeError(
+                    f"engine returned {len(results)} results for {len(works)} inputs"
+                )
+        except Exception as exc:
+            logger.exception("engine call failed for a batch of %d", len(works))
+            for work in works:
+                work.future.set_exception(exc)
+            return
+        for work, result in zip(works, results, strict=True):
+            work.future.set_result(result)
+        self.batches += 1
+        self.items += len(works)
+        logger.debug("batch of %d in %.1f ms", len(works), (time.perf_counter() - started) * 1000)

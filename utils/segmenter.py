@@ -1,0 +1,177 @@
+"""Cut a text into sentences the model can take, and put the translations back together.
+
+Whitespace is never translated: blank lines, line breaks and indentation between
+sentences are kept as *gaps* and reappear verbatim around the translations. Sentences
+end at ``。！？；…`` or their ASCII forms, with closing quotes and brackets kept on the
+sentence they close. A dot inside a number, a URL or an e-mail address is not an end.
+A sentence longer than the model accepts is cut at commas and, as a last resort, at a
+token boundary; its pieces are translated one by one and joined with spaces, so nothing
+is silently truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from utils.placeholders import find_spans
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+CHINESE_RE = re.compile(f"[{_CJK}]")
+_CLOSERS = "”’」』）)】》〉\"'］]"
+# A run of sentence-final marks, then any closing quotes or brackets.
+_END_RE = re.compile(rf"(?:[。！？；!?;]+|…+|\.{{3,}}|\.)[{re.escape(_CLOSERS)}]*")
+_CLAUSE_RE = re.compile(r"(?<=[，,、：:；;—])")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def has_chinese(text: str) -> bool:
+    """True if *text* holds at least one Chinese character."""
+    return CHINESE_RE.search(text) is not None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A unit to translate, with the whitespace that preceded it in the source."""
+
+    gap: str
+    text: str
+    # True for the 2nd, 3rd... parts of a sentence that was too long and had to be cut.
+    continuation: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    pieces: tuple[Piece, ...]
+    tail: str
+
+    def join(self, translations: Sequence[str]) -> str:
+        """Reassemble *translations* (one per piece) with the source's whitespace."""
+        out: list[str] = []
+        for piece, translated in zip(self.pieces, translations, strict=True):
+            if piece.gap:
+                out.append(piece.gap)
+            elif out and translated and not out[-1][-1:].isspace():
+                # Chinese runs sentences together; English separates them by a space.
+                out.append(" ")
+            out.append(translated)
+        out.append(self.tail)
+        return "".join(out)
+
+
+def _ends(line: str) -> list[int]:
+    """Offsets just past each sentence end in *line*."""
+    protected = find_spans(line)
+    ends = []
+    for match in _END_RE.finditer(line):
+        start, end = match.span()
+        if any(a <= start < b for a, b in protected):
+            continue  # a dot inside 3.5, a URL or an address
+        if (
+            match.group() == "."
+            and end < len(line)
+            and not line[end].isspace()
+            and not CHINESE_RE.match(line[end])
+        ):
+            continue  # "e.g.x", "Mr.Smith": a bare dot followed by text is no end
+        ends.append(end)
+    return ends
+
+
+def _sentences(line: str) -> list[tuple[str, str]]:
+    """(gap, sentence) pairs of one line; the line's trailing whitespace is returned last."""
+    result, last = [], 0
+    for end in [*_ends(line), len(line)]:
+        chunk = line[last:end]
+        last = end
+        stripped = chunk.lstrip()
+        if stripped.strip():
+            body = stripped.rstrip()
+            result.append((chunk[: len(chunk) - len(stripped)], body))
+            trailing = stripped[len(body) :]
+            if trailing:
+                result.append((trailing, ""))
+        elif chunk:
+            result.append((chunk, ""))
+    return result
+
+
+def segment(text: str) -> Document:
+    """Split *text* into pieces, keeping every whitespace character as a gap."""
+    pieces: list[Piece] = []
+    gap = ""
+    for index, line in enumerate(text.split("\n")):
+        if index:
+            gap += "\n"
+        for space, sentence in _sentences(line):
+            gap += space
+            if sentence:
+                pieces.append(Piece(gap, sentence))
+                gap = ""
+    return Document(tuple(pieces), gap)
+
+
+def _cut_by_tokens(text: str, count: Callable[[str], int], limit: int) -> list[str]:
+    parts = []
+    while count(text) > limit:
+        low, high = 1, len(text) - 1
+        while low < high:  # longest prefix that fits
+            mid = (low + high + 1) // 2
+            if count(text[:mid]) <= limit:
+                low = mid
+            else:
+                high = mid - 1
+        cut = low
+        # Do not split a Latin word or a number if a nearby boundary exists.
+        back = cut
+        while (
+            back > cut // 2
+            and text[back - 1].isascii()
+            and text[back - 1].isalnum()
+            and text[back].isascii()
+            and text[back].isalnum()
+        ):
+            back -= 1
+        if back > cut // 2:
+            cut = back
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+def split_long(text: str, count: Callable[[str], int], limit: int) -> list[str]:
+    """Cut *text* so every part has at most *limit* tokens: at clauses, then at tokens."""
+    if count(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for clause in (c for c in _CLAUSE_RE.split(text) if c):
+        candidate = current + clause
+        if current and count(candidate) > limit:
+            parts.append(current.strip())
+            current = clause
+        else:
+            current = candidate
+    if current.strip():
+        parts.append(current.strip())
+    result: list[str] = []
+    for part in parts:
+        result += _cut_by_tokens(part, count, limit) if count(part) > limit else [part]
+    return [p for p in result if p]
+
+
+def fit_to_model(doc: Document, count: Callable[[str], int], limit: int) -> Document:
+    """Return *doc* with over-long pieces cut into continuation pieces."""
+    pieces: list[Piece] = []
+    for piece in doc.pieces:
+        parts = split_long(piece.text, count, limit)
+        pieces.append(Piece(piece.gap, parts[0], piece.continuation))
+        pieces += [Piece("", part, True) for part in parts[1:]]
+    return Document(tuple(pieces), doc.tail)
+
+
+def collapse_spaces(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()

@@ -1,0 +1,173 @@
+"""Service settings: defaults in config/settings.json, overrides from the environment.
+
+Every key of the JSON file can be overridden by ``TRANSLATOR_<KEY>`` (upper case), e.g.
+``TRANSLATOR_PORT=8080``. Values are checked once at startup; a bad one stops the service
+with a message that names the key, instead of failing later under load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FILE = ROOT / "config" / "settings.json"
+ENV_PREFIX = "TRANSLATOR_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or out of range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    model_dir: str
+    precision: str
+    max_chars: int
+    max_body_bytes: int
+    max_batch_items: int
+    max_beam_size: int
+    max_sentence_tokens: int
+    default_beam_size: int
+    max_batch_size: int
+    max_wait_ms: float
+    queue_size: int
+    request_timeout_s: float
+    cache_size: int
+    intra_op_threads: int
+    inter_op_threads: int
+    http_threads: int
+    blocked_words: tuple[str, ...]
+    log_level: str
+    log_dir: str
+    log_file_max_bytes: int
+    log_file_backups: int
+    graceful_timeout_s: int
+
+    @property
+    def model_path(self) -> Path:
+        path = Path(self.model_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def log_path(self) -> Path:
+        path = Path(self.log_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def engine_threads(self) -> int:
+        """Intra-op threads for ONNX Runtime; 0 in the config means every usable core."""
+        if self.intra_op_threads:
+            return self.intra_op_threads
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+
+
+# key -> (minimum, maximum) for numbers; every int/float key must be listed.
+_RANGES: dict[str, tuple[float, float]] = {
+    "port": (1, 65535),
+    "max_chars": (1, 1_000_000),
+    "max_body_bytes": (1024, 64 * 1024 * 1024),
+    "max_batch_items": (1, 1000),
+    "max_beam_size": (1, 16),
+    "max_sentence_tokens": (8, 4096),
+    "default_beam_size": (1, 16),
+    "max_batch_size": (1, 256),
+    "max_wait_ms": (0, 1000),
+    "queue_size": (1, 1_000_000),
+    "request_timeout_s": (0.1, 3600),
+    "cache_size": (0, 10_000_000),
+    "intra_op_threads": (0, 1024),
+    "inter_op_threads": (1, 1024),
+    "http_threads": (1, 1024),
+    "log_file_max_bytes": (1024, 1 << 40),
+    "log_file_backups": (0, 1000),
+    "graceful_timeout_s": (1, 3600),
+}
+_CHOICES = {"precision": ("int8", "fp32"), "log_level": LOG_LEVELS}
+
+
+def _convert(key: str, kind: Any, value: Any) -> Any:
+    """Coerce *value* (from JSON, Python or an env string) to the field's type."""
+    from_env = isinstance(value, str) and kind is not str
+    if kind is int:
+        if isinstance(value, bool) or (not from_env and not isinstance(value, int)):
+            raise SettingsError(f"setting {key!r} must be an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise SettingsError(f"setting {key!r} must be an integer, got {value!r}") from None
+    if kind is float:
+        if isinstance(value, bool) or (not from_env and not isinstance(value, int | float)):
+            raise SettingsError(f"setting {key!r} must be a number, got {value!r}")
+        try:
+            return float(value)
+        except ValueError:
+            raise SettingsError(f"setting {key!r} must be a number, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(f"setting {key!r} must be a non-empty string, got {value!r}")
+        return value.strip()
+    # tuple[str, ...]: a JSON list, or a comma-separated string from the environment
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"setting {key!r} must be a list of strings, got {value!r}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _check(values: dict[str, Any]) -> None:
+    for key, (low, high) in _RANGES.items():
+        if not low <= values[key] <= high:
+            raise SettingsError(
+                f"setting {key!r} must be between {low:g} and {high:g}, got {values[key]!r}"
+            )
+    for key, choices in _CHOICES.items():
+        if values[key] not in choices:
+            raise SettingsError(
+                f"setting {key!r} must be one of {', '.join(choices)}, got {values[key]!r}"
+            )
+    if values["default_beam_size"] > values["max_beam_size"]:
+        raise SettingsError("setting 'default_beam_size' must not exceed 'max_beam_size'")
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    path: Path = DEFAULT_FILE,
+) -> Settings:
+    """Merge the JSON defaults, ``TRANSLATOR_*`` variables and *overrides*, then validate."""
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}") from None
+    kinds = {f.name: f.type for f in fields(Settings)}
+    types = {"int": int, "float": float, "str": str, "tuple[str, ...]": tuple}
+    unknown = sorted(set(raw) - set(kinds))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+    environ = os.environ if environ is None else environ
+    for key in kinds:
+        env_value = environ.get(ENV_PREFIX + key.upper())
+        if env_value is not None:
+            raw[key] = env_value
+    for key, value in (overrides or {}).items():
+        if key not in kinds:
+            raise SettingsError(f"unknown setting {key!r}")
+        raw[key] = value
+    missing = sorted(set(kinds) - set(raw))
+    if missing:
+        raise SettingsError(f"missing setting(s): {', '.join(missing)}")
+    values = {key: _convert(key, types[kinds[key]], raw[key]) for key in kinds}
+    values["log_level"] = values["log_level"].upper()
+    _check(values)
+    return Settings(**values)
