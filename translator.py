@@ -324,7 +324,7 @@ class Translator:
 
     def stats(self) -> dict:
         return {
-            "status": self.status,
+            "model_status": self.status,
             "model": self.model_id,
             "queue_depth": self.batcher.depth if self.batcher else 0,
             "worker_alive": bool(self.batcher and self.batcher.alive),

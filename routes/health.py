@@ -15,7 +15,8 @@ def healthz() -> tuple[Response, int]:
     """Report 200 while the process and its batch worker live, 503 once either is lost."""
     translator = current_app.extensions["translator"]
     stats = translator.stats()
-    dead = stats["status"] == "failed" or (stats["status"] == "ready" and not stats["worker_alive"])
+    status = stats["model_status"]
+    dead = status == "failed" or (status == "ready" and not stats["worker_alive"])
     body = {"status": "unhealthy" if dead else "ok", **process_stats(), **stats}
     return jsonify(body), 503 if dead else 200
 

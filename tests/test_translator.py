@@ -110,10 +110,29 @@ def test_cache_hits_on_repeat_and_respects_options(translator):
     assert beam.cache_hits == 0
 
 
-def test_cache_key_ignores_span_values(translator):
-    translator.translate(["满99元。"])
-    _, stats = translator.translate(["满199元。"])
-    assert stats.cache_hits == 1  # same masked sentence, different number restored
+def test_cache_key_ignores_span_values(translator, monkeypatch):
+    # A model that copies its placeholder, as the demo model is trained to.
+    monkeypatch.setattr(
+        translator.batcher, "_run_batch", lambda texts, options: ["over \ue000 yuan" for _ in texts]
+    )
+    first, _ = translator.translate(["满99元。"])
+    second, stats = translator.translate(["满199元。"])
+    assert stats.cache_hits == 1  # same masked sentence, the new number restored into it
+    assert first == ["Over 99 yuan."] and second == ["Over 199 yuan."]
+
+
+def test_lost_placeholder_falls_back_and_is_not_cached(translator, monkeypatch):
+    calls = []
+
+    def forgetful(texts, options):
+        calls.append(options.beam_size)
+        return ["free shipping" for _ in texts]  # the placeholder is gone
+
+    monkeypatch.setattr(translator.batcher, "_run_batch", forgetful)
+    result, _ = translator.translate(["满99元。"])
+    assert "99" in result[0]
+    assert 4 in calls  # retried with beam search before splitting around the span
+    assert len(translator.cache) == 0
 
 
 def test_duplicate_sentences_in_one_request_run_once(translator, monkeypatch):

@@ -6,9 +6,25 @@ import logging
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 _MARK = "_translator_handler"  # handlers we installed, so a second app replaces them
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Write to whatever ``sys.stderr`` is now (test runners and daemons swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001 - StreamHandler.__init__ assigns it
+        pass
 
 
 def configure_logging(level: str, log_dir: Path, max_bytes: int, backups: int) -> Path:
@@ -21,7 +37,7 @@ def configure_logging(level: str, log_dir: Path, max_bytes: int, backups: int) -
     path = log_dir / "translator.log"
     formatter = logging.Formatter(FORMAT)
     handlers: list[logging.Handler] = [
-        logging.StreamHandler(sys.stderr),
+        _StderrHandler(),
         RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"),
     ]
     for handler in handlers:

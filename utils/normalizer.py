@@ -57,9 +57,10 @@ _SPACES_RE = re.compile(r" {2,}")
 
 def clean_input(text: str) -> str:
     """Return *text* in NFC with control characters removed and line ends unified."""
-    text = _CRLF_RE.sub("\n", text)
-    text = unicodedata.normalize("NFC", text)
-    return _CONTROL_RE.sub("", text)
+    # Remove first: a control character between a letter and its combining mark would
+    # otherwise keep the pair from composing.
+    text = _CONTROL_RE.sub("", _CRLF_RE.sub("\n", text))
+    return unicodedata.normalize("NFC", text)
 
 
 def opus_punct(text: str) -> str:

@@ -29,7 +29,7 @@ _URL = r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
 # A run of letters/digits; inner connectors (3.5, 1,000, Wi-Fi, 7:45, Tom's) and single
 # spaces between Latin words (iPhone 15 Pro) stay inside; a trailing % or ％ joins it.
-_TOKEN = rf"[{_ALNUM}](?:[{_ALNUM}]|[.,:/_+\-'&#]+(?=[{_ALNUM}])|[ \t]+(?=[{_ALNUM}]))*[%％]?"
+_TOKEN = rf"[{_ALNUM}](?:[{_ALNUM}]|[.,:/_+\-'&#．]+(?=[{_ALNUM}])|[ \t]+(?=[{_ALNUM}]))*[%％]?"
 _PRIVATE_USE = "[\ue000-\uf8ff]+"
 SPAN_RE = re.compile(f"{_URL}|{_EMAIL}|{_TOKEN}|{_PRIVATE_USE}")
 _URL_TRAILING = ".,;:!?)]}'\""

@@ -112,6 +112,12 @@ def segment(text: str) -> Document:
     return Document(tuple(pieces), gap)
 
 
+def _inside_word(text: str, at: int) -> bool:
+    """True if offset *at* falls between two ASCII letters or digits."""
+    left, right = text[at - 1], text[at]
+    return left.isascii() and left.isalnum() and right.isascii() and right.isalnum()
+
+
 def _cut_by_tokens(text: str, count: Callable[[str], int], limit: int) -> list[str]:
     parts = []
     while count(text) > limit:
@@ -123,17 +129,11 @@ def _cut_by_tokens(text: str, count: Callable[[str], int], limit: int) -> list[s
             else:
                 high = mid - 1
         cut = low
-        # Do not split a Latin word or a number if a nearby boundary exists.
+        # Do not split a Latin word or a number if a boundary lies in the second half.
         back = cut
-        while (
-            back > cut // 2
-            and text[back - 1].isascii()
-            and text[back - 1].isalnum()
-            and text[back].isascii()
-            and text[back].isalnum()
-        ):
+        while back > 1 and _inside_word(text, back):
             back -= 1
-        if back > cut // 2:
+        if back >= max(1, cut // 2) and not _inside_word(text, back):
             cut = back
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()

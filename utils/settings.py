@@ -119,7 +119,10 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
         return value.strip()
     # tuple[str, ...]: a JSON list, or a comma-separated string from the environment
     if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        try:
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"setting {key!r} is not a valid JSON list: {exc}") from None
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise SettingsError(f"setting {key!r} must be a list of strings, got {value!r}")
     return tuple(v.strip() for v in value if v.strip())
@@ -169,5 +172,6 @@ def load_settings(
         raise SettingsError(f"missing setting(s): {', '.join(missing)}")
     values = {key: _convert(key, types[kinds[key]], raw[key]) for key in kinds}
     values["log_level"] = values["log_level"].upper()
+    values["precision"] = values["precision"].lower()
     _check(values)
     return Settings(**values)

@@ -1,0 +1,62 @@
+# syntax=docker/dockerfile:1
+# Multi-stage image: dependencies are built once, an optional stage exports a model,
+# and the runtime stage carries only the service, its venv and one model, as a non-root user.
+#
+#   docker build -t zh-en-translator .                                      # shipped demo model
+#   docker build -t zh-en-translator --build-arg MODEL=Helsinki-NLP/opus-mt-zh-en .
+#   docker run -p 7860:7860 zh-en-translator
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- 1. the service's Python dependencies -------------------------------------------
+FROM ${PYTHON_IMAGE} AS deps
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY requirements.txt /tmp/requirements.txt
+RUN /opt/venv/bin/pip install -r /tmp/requirements.txt
+
+# --- 2. the model: the shipped demo model, or an export of MODEL (needs a network) ---
+FROM ${PYTHON_IMAGE} AS model
+ARG MODEL=""
+ARG MODEL_PREPROCESS="opus_punct"
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY . .
+RUN set -eux; \
+    if [ -z "$MODEL" ]; then \
+        cp -r models/demo-zh-en /model; \
+    else \
+        python -m venv /opt/tools; \
+        # The CPU build of torch: PyPI's default wheel drags in CUDA (several GB).
+        /opt/tools/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0; \
+        /opt/tools/bin/pip install -r requirements-tools.txt; \
+        /opt/tools/bin/python scripts/export_model.py "$MODEL" --out /model \
+            --preprocess "$MODEL_PREPROCESS" --quantize-for avx2; \
+    fi
+
+# --- 3. runtime ------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="zh-en-translator" \
+      org.opencontainers.image.description="Chinese→English translation service (ONNX Runtime INT8, CPU)"
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin translator
+COPY --from=deps /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=translator:translator app.py translator.py gunicorn.conf.py ./
+COPY --chown=translator:translator engine/ engine/
+COPY --chown=translator:translator routes/ routes/
+COPY --chown=translator:translator utils/ utils/
+COPY --chown=translator:translator config/ config/
+COPY --chown=translator:translator templates/ templates/
+COPY --chown=translator:translator static/ static/
+COPY --from=model --chown=translator:translator /model /app/models/served
+RUN mkdir -p /app/logs && chown translator:translator /app/logs
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    TRANSLATOR_MODEL_DIR=/app/models/served \
+    TRANSLATOR_LOG_DIR=/app/logs
+USER translator
+EXPOSE 7860
+# Liveness for plain Docker; under Kubernetes use /healthz and /readyz probes instead.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:7860/healthz', timeout=4).status != 200)"
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]
