@@ -41,6 +41,9 @@ class ExportOptions:
     precision: str = "int8"  # "int8", "fp32", or "both" (INT8 plus fp32/ for comparison)
     quantization: str = "auto"
     shortlist: bool = True
+    # Explicit (encoder rows, decoder rows); for checkpoints without real tokenizer
+    # models, such as the benchmark's random opus-mt-shaped one.
+    rows: tuple[list[int], list[int]] | None = None
     verify: bool = True
     verify_pairs: Path | None = None
     min_verify_bleu: float = 50.0
@@ -223,7 +226,7 @@ def export_model(source: str, out: Path, options: ExportOptions) -> dict:
     ckpt = resolve_checkpoint(source)
     model = MarianMTModel.from_pretrained(ckpt, attn_implementation="eager").eval()
     vocab = json.loads((ckpt / "vocab.json").read_text(encoding="utf-8"))
-    rows = _vocab_rows(ckpt, vocab, options.shortlist)
+    rows = options.rows or _vocab_rows(ckpt, vocab, options.shortlist)
     banned = sorted(
         {vocab["<pad>"]} | {ids[0] for ids in (model.config.bad_words_ids or []) if len(ids) == 1}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import time
 
 import psutil
@@ -24,6 +25,8 @@ def process_stats() -> dict:
         "memory_usage": {
             "rss_bytes": rss,
             "rss_mb": round(rss / 2**20, 1),
+            # ru_maxrss is in KiB on Linux: the high-water mark since the process started.
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "host_percent": round(psutil.virtual_memory().percent, 1),
         },
         "uptime": round(time.time() - _STARTED, 1),

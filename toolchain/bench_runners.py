@@ -1,0 +1,127 @@
+"""One runner per engine for scripts/bench_engines.py, each doing the same work.
+
+Every runner takes the same source token ids (joint-vocabulary ids ending with ``</s>``)
+and decodes with the same beam size and the same output-length limits, and returns the
+number of tokens it produced, so time per token compares like with like.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+
+class Runner(Protocol):
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+        """Translate one batch; return the number of output tokens (``</s>`` excluded)."""
+
+
+def _pad(batch: Sequence[Sequence[int]], pad: int):  # noqa: ANN202 - torch tensors
+    import torch
+
+    width = max(len(s) for s in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    for row, seq in enumerate(batch):
+        ids[row, : len(seq)] = torch.tensor(seq)
+    return ids, (ids != pad).long()
+
+
+class _GenerateRunner:
+    """transformers ``generate`` on a PyTorch or optimum (ONNX Runtime) model."""
+
+    def __init__(self, model, pad: int, eos: int) -> None:  # noqa: ANN001
+        self.model, self.pad, self.eos = model, pad, eos
+
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+        import torch
+
+        ids, mask = _pad(batch, self.pad)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                num_beams=beam,
+                do_sample=False,
+                min_new_tokens=min_new,
+                max_new_tokens=max_new,
+            )
+        tokens = out[:, 1:]
+        return int(((tokens != self.pad) & (tokens != self.eos)).sum())
+
+
+def torch_runner(checkpoint: Path, threads: int) -> Runner:
+    import torch
+    from transformers import MarianMTModel
+
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    model = MarianMTModel.from_pretrained(checkpoint).eval()
+    return _GenerateRunner(model, model.config.pad_token_id, model.config.eos_token_id)
+
+
+def optimum_runner(model_dir: Path, threads: int) -> Runner:
+    import onnxruntime as ort
+    from optimum.onnxruntime import ORTModelForSeq2SeqLM
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    names = json.loads((model_dir / "bench_files.json").read_text())
+    model = ORTModelForSeq2SeqLM.from_pretrained(
+        model_dir, session_options=options, provider="CPUExecutionProvider", **names
+    )
+    return _GenerateRunner(model, model.config.pad_token_id, model.config.eos_token_id)
+
+
+class _CT2Runner:
+    def __init__(self, model_dir: Path, vocab: dict[str, int], threads: int) -> None:
+        import ctranslate2
+
+        self.translator = ctranslate2.Translator(
+            str(model_dir),
+            device="cpu",
+            compute_type="int8",
+            intra_threads=threads,
+            inter_threads=1,
+        )
+        self.pieces = {i: p for p, i in vocab.items()}
+
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+        source = [[self.pieces[i] for i in seq] for seq in batch]
+        # CTranslate2 counts the end token in its decoding length; +1 makes the limits
+        # mean the same number of real tokens as in the other engines.
+        results = self.translator.translate_batch(
+            source,
+            beam_size=beam,
+            max_decoding_length=max_new + 1,
+            min_decoding_length=min_new + 1 if min_new else 1,
+            max_batch_size=0,
+        )
+        return sum(len(r.hypotheses[0]) for r in results)
+
+
+def ct2_runner(model_dir: Path, vocab_file: Path, threads: int) -> Runner:
+    return _CT2Runner(model_dir, json.loads(vocab_file.read_text(encoding="utf-8")), threads)
+
+
+class _ProjectRunner:
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        from engine import Engine, ModelDir
+
+        self.engine = Engine(ModelDir.load(model_dir), intra_threads=threads)
+        source_rows, _ = self.engine.model.rows()
+        self.row = {vid: row for row, vid in enumerate(source_rows)}
+        self.unk = self.engine.tokenizer.src_unk
+
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+        from engine import GenerationOptions
+
+        rows = [[self.row.get(i, self.unk) for i in seq] for seq in batch]
+        options = GenerationOptions(beam_size=beam, min_new_tokens=min_new, max_new_tokens=max_new)
+        return sum(len(t) for t in self.engine.generate(rows, options))
+
+
+def project_runner(model_dir: Path, threads: int) -> Runner:
+    return _ProjectRunner(model_dir, threads)
