@@ -47,5 +47,14 @@ evaluate: install-dev
 	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
 	$(BIN)/python scripts/evaluate.py build/demo/dev.tsv
 
+## bench: engines side by side (PyTorch, optimum, CTranslate2, this project) on the same models
+bench: install-dev
+	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
+	$(BIN)/python scripts/bench_engines.py
+
+## loadtest: drive a running service (start it with `make serve` first)
+loadtest:
+	$(PYTHON) scripts/loadtest.py --url http://127.0.0.1:$${TRANSLATOR_PORT:-7860} --pairs $(PAIRS)
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -30,6 +30,8 @@ class GenerationOptions:
     min_new_tokens: int = 0
     max_new_tokens: int | None = None
     length_penalty: float = 1.0
+    # Stop a sentence that starts looping (see engine.search.runaway_tail).
+    loop_guard: bool = True
 
 
 class Engine:
@@ -84,7 +86,11 @@ class Engine:
             )
         max_len = [self.max_length(len(seq), options) for seq in encoded]
         limits = SearchLimits(
-            self.tokenizer.start, self.tokenizer.eos, max_len, options.min_new_tokens
+            self.tokenizer.start,
+            self.tokenizer.eos,
+            max_len,
+            options.min_new_tokens,
+            options.loop_guard,
         )
         beams = max(1, options.beam_size)
         state = self.runtime.start(encoded, self._pad, beams, max(max_len) + 1)

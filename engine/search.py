@@ -29,6 +29,7 @@ class SearchLimits:
     eos: int
     max_len: Sequence[int]  # per sentence
     min_len: int = 0
+    loop_guard: bool = True
 
 
 def runaway_tail(seq: Sequence[int], max_period: int = 6) -> int:
@@ -70,7 +71,7 @@ def greedy(state: StepState, limits: SearchLimits, top_k: int = 2) -> list[list[
                 continue
             out = outputs[sent]
             out.append(tok)
-            cut = runaway_tail(out)
+            cut = runaway_tail(out) if limits.loop_guard else len(out)
             if cut < len(out):
                 del out[cut:]
                 continue
@@ -137,7 +138,7 @@ def _pick(
         row = block * beam_size + int(flat) // cand.k
         tok = int(cand.ids[block, flat])
         seq = [*seqs[row], tok]
-        cut = runaway_tail(seq)
+        cut = runaway_tail(seq) if limits.loop_guard else len(seq)
         if tok == limits.eos or cut < len(seq) or len(seq) >= limits.max_len[sent]:
             if rank < beam_size:  # as in HF: an ending counts only among the top beams
                 hyps.add(seqs[row] if tok == limits.eos else seq[:cut], score)

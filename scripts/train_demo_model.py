@@ -3,6 +3,7 @@
 
     python scripts/train_demo_model.py                      # data → spm → train → export
     python scripts/train_demo_model.py --stage export       # export an existing checkpoint
+    python scripts/train_demo_model.py --stage card         # re-evaluate, rewrite the card
     python scripts/train_demo_model.py --stage split        # only write the dev split
 
 Work files (dev split, checkpoint, training log) go to --work-dir, outside git; the INT8
@@ -38,7 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "demo")
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "demo-zh-en")
-    parser.add_argument("--stage", choices=["all", "split", "train", "export"], default="all")
+    parser.add_argument(
+        "--stage", choices=["all", "split", "train", "export", "card"], default="all"
+    )
     parser.add_argument("--dev-size", type=int, default=DEV_SIZE)
     parser.add_argument("--src-vocab", type=int, default=4000)
     parser.add_argument("--tgt-vocab", type=int, default=4000)
@@ -85,7 +88,9 @@ def train(args: argparse.Namespace, train_pairs: list, dev_pairs: list) -> Path:
 
 
 def export(args: argparse.Namespace, ckpt: Path) -> None:
+    """INT8 model directory for the service, plus the fp16 PyTorch checkpoint beside it."""
     from toolchain.export import ExportOptions, export_model
+    from toolchain.model_card import ship_checkpoint
 
     options = ExportOptions(
         source_preprocessing=SOURCE_STEPS,
@@ -94,6 +99,17 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
         verify_pairs=args.work_dir / "dev.tsv",
     )
     export_model(str(ckpt), args.out, options)
+    ship_checkpoint(ckpt, args.out / "checkpoint")
+
+
+def card(args: argparse.Namespace, dev_pairs: list) -> None:
+    """Evaluate fp32 and INT8, greedy and beam, and write the model card."""
+    from toolchain.data import span_pairs, write_pairs
+    from toolchain.model_card import evaluate_all, write_card
+
+    write_pairs(span_pairs(dev_pairs, SPLIT_SEED), args.work_dir / "dev_spans.tsv")
+    results = evaluate_all(args.out, args.work_dir)
+    write_card(args.out, args.work_dir, results)
 
 
 def main() -> int:
@@ -107,6 +123,8 @@ def main() -> int:
         ckpt = train(args, train_pairs, dev_pairs)
     if args.stage in ("all", "export"):
         export(args, ckpt)
+    if args.stage in ("all", "card"):
+        card(args, dev_pairs)
     return 0
 
 

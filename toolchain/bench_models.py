@@ -49,9 +49,6 @@ def prepare_checkpoint(setting: str, work: Path, demo_dir: Path) -> Path:
     if not (source / "config.json").is_file():
         raise SystemExit(f"{source} is missing: the demo model ships its PyTorch checkpoint there")
     shutil.copytree(source, ckpt)
-    for name in ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json"):
-        if not (ckpt / name).exists() and (demo_dir / name).exists():
-            shutil.copy(demo_dir / name, ckpt / name)
     return ckpt
 
 

@@ -33,6 +33,9 @@ class _GenerateRunner:
 
     def __init__(self, model, pad: int, eos: int) -> None:  # noqa: ANN001
         self.model, self.pad, self.eos = model, pad, eos
+        # Marian configs force </s> as the last token at the length limit; the other
+        # engines do not, and a forced end would make this engine do less work.
+        model.generation_config.forced_eos_token_id = None
 
     def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
         import torch
@@ -57,6 +60,7 @@ def torch_runner(checkpoint: Path, threads: int) -> Runner:
 
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
+    torch.set_flush_denormal(True)
     model = MarianMTModel.from_pretrained(checkpoint).eval()
     return _GenerateRunner(model, model.config.pad_token_id, model.config.eos_token_id)
 
@@ -90,13 +94,11 @@ class _CT2Runner:
 
     def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
         source = [[self.pieces[i] for i in seq] for seq in batch]
-        # CTranslate2 counts the end token in its decoding length; +1 makes the limits
-        # mean the same number of real tokens as in the other engines.
         results = self.translator.translate_batch(
             source,
             beam_size=beam,
-            max_decoding_length=max_new + 1,
-            min_decoding_length=min_new + 1 if min_new else 1,
+            max_decoding_length=max_new,  # counts tokens without the end token, like ours
+            min_decoding_length=max(1, min_new),
             max_batch_size=0,
         )
         return sum(len(r.hypotheses[0]) for r in results)
@@ -119,7 +121,11 @@ class _ProjectRunner:
         from engine import GenerationOptions
 
         rows = [[self.row.get(i, self.unk) for i in seq] for seq in batch]
-        options = GenerationOptions(beam_size=beam, min_new_tokens=min_new, max_new_tokens=max_new)
+        # Forced-length runs switch the loop guard off: the other engines have none, and a
+        # random model loops at once, which would make the guard end every sentence early.
+        options = GenerationOptions(
+            beam_size=beam, min_new_tokens=min_new, max_new_tokens=max_new, loop_guard=not min_new
+        )
         return sum(len(t) for t in self.engine.generate(rows, options))
 
 
