@@ -1,10 +1,9 @@
 """ONNX Runtime sessions and the per-batch decoding state.
 
-The decoder's self-attention cache never leaves preallocated NumPy slabs: each step's
-``present`` outputs are bound (I/O binding) straight into one slab of a ping-pong pair
-and read back as the next step's ``past`` inputs from there, so ONNX Runtime neither
-allocates nor copies them between steps. Beam reordering and dropping finished rows are
-one ``np.take`` into the other slab.
+The decoder's self-attention cache lives in preallocated NumPy buffers bound (I/O
+binding) as both the ``past`` inputs and the ``present`` outputs of the decoder graph, so
+ONNX Runtime writes each new position in place and nothing is copied between steps.
+Beam reordering and dropping finished rows copy the filled part into a spare buffer.
 """
 
 from __future__ import annotations
@@ -73,7 +72,13 @@ class Runtime:
 
 
 class DecoderState:
-    """Cache and bindings for decoding one batch step by step."""
+    """Cache buffers and bindings for decoding one batch step by step.
+
+    Each layer's key and value cache is one buffer of fixed capacity, [rows, H, T_max,
+    Dh], bound as both ``past`` and ``present``: the decoder's GroupQueryAttention writes
+    the new position in place. Reordering rows (beam search, dropping finished rows)
+    copies the filled part into a spare buffer, which then becomes the cache.
+    """
 
     def __init__(
         self, rt: Runtime, cross: list[np.ndarray], cross_mask: np.ndarray, max_steps: int
@@ -81,62 +86,66 @@ class DecoderState:
         self.rt = rt
         self.rows = cross_mask.shape[0]
         self.length = 0
+        shape = (self.rows, rt.heads, max_steps + 1, rt.head_dim)
+        self._cache = [np.empty(shape, np.float32) for _ in rt._past_names]
+        self._spare: list[np.ndarray | None] = [None] * len(self._cache)
         self._cross = cross
         self._cross_mask = np.ascontiguousarray(cross_mask)
-        capacity = self.rows * rt.heads * (max_steps + 1) * rt.head_dim
-        self._slabs = [[np.empty(capacity, np.float32) for _ in range(2)] for _ in rt._past_names]
-        self._cur = 0
         self._binding = rt.decoder.io_binding()
         self._bind_cross()
+        self._bind_cache()
 
     def _bind_cross(self) -> None:
         self._binding.bind_cpu_input("cross_mask", self._cross_mask)
         for name, value in zip(self.rt._cross_names, self._cross, strict=True):
             self._binding.bind_cpu_input(name, value)
 
-    def _view(self, index: int, which: int, length: int) -> np.ndarray:
-        rt = self.rt
-        size = self.rows * rt.heads * length * rt.head_dim
-        flat = self._slabs[index][which][:size]
-        return flat.reshape(self.rows, rt.heads, length, rt.head_dim)
+    def _bind_cache(self) -> None:
+        binding = self._binding
+        for cache, past, present in zip(
+            self._cache, self.rt._past_names, self.rt._present_names, strict=True
+        ):
+            binding.bind_input(past, "cpu", 0, np.float32, cache.shape, cache.ctypes.data)
+            binding.bind_output(present, "cpu", 0, np.float32, cache.shape, cache.ctypes.data)
 
     def step(self, tokens: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
         """Feed one token per row; return the top-k (log-probs, ids) of the next token."""
-        rt, binding = self.rt, self._binding
-        ids = np.ascontiguousarray(tokens, dtype=np.int64).reshape(self.rows, 1)
-        k = np.array([top_k], dtype=np.int64)
-        binding.bind_cpu_input("input_ids", ids)
-        binding.bind_cpu_input("top_k", k)
-        nxt = 1 - self._cur
-        for i, (past, present) in enumerate(zip(rt._past_names, rt._present_names, strict=True)):
-            src = self._view(i, self._cur, self.length)
-            dst = self._view(i, nxt, self.length + 1)
-            binding.bind_input(past, "cpu", 0, np.float32, src.shape, src.ctypes.data)
-            binding.bind_output(present, "cpu", 0, np.float32, dst.shape, dst.ctypes.data)
+        binding = self._binding
+        step = self.length
+        binding.bind_cpu_input(
+            "input_ids", np.ascontiguousarray(tokens, dtype=np.int64).reshape(self.rows, 1)
+        )
+        binding.bind_cpu_input("position", np.array([step], dtype=np.int64))
+        binding.bind_cpu_input("seqlens_k", np.full(self.rows, step, dtype=np.int32))
+        binding.bind_cpu_input("total_length", np.array(step + 1, dtype=np.int32))
+        binding.bind_cpu_input("top_k", np.array([top_k], dtype=np.int64))
         log_probs = np.empty((self.rows, top_k), np.float32)
         token_ids = np.empty((self.rows, top_k), np.int64)
         binding.bind_output(
             "log_probs", "cpu", 0, np.float32, log_probs.shape, log_probs.ctypes.data
         )
         binding.bind_output("token_ids", "cpu", 0, np.int64, token_ids.shape, token_ids.ctypes.data)
-        rt.decoder.run_with_iobinding(binding)
-        self._cur = nxt
+        self.rt.decoder.run_with_iobinding(binding)
         self.length += 1
         return log_probs, token_ids
 
     def reorder(self, index: np.ndarray) -> None:
         """Make row r continue from row index[r] (beam reordering or dropping finished rows)."""
         index = np.asarray(index, dtype=np.int64)
-        new_rows = len(index)
-        nxt = 1 - self._cur
-        for i in range(len(self._slabs)):
-            src = self._view(i, self._cur, self.length)
-            size = new_rows * self.rt.heads * self.length * self.rt.head_dim
-            dst = self._slabs[i][nxt][:size].reshape(new_rows, *src.shape[1:])
-            np.take(src, index, axis=0, out=dst)
-        self._cur = nxt
+        new_rows, filled = len(index), self.length
+        for i, cache in enumerate(self._cache):
+            spare = self._spare[i]
+            if spare is None:
+                spare = np.empty_like(cache)
+            target = spare[:new_rows]
+            # Fancy indexing copies the filled part only, and is far faster than np.take
+            # into a strided view.
+            target[:, :, :filled] = cache[index, :, :filled]
+            self._spare[i] = cache
+            self._cache[i] = target
         if new_rows != self.rows:
             self.rows = new_rows
             self._cross = [np.ascontiguousarray(c[index]) for c in self._cross]
             self._cross_mask = np.ascontiguousarray(self._cross_mask[index])
             self._bind_cross()
+        self._bind_cache()

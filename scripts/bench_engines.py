@@ -51,7 +51,7 @@ def _runner(engine: str, work: Path, threads: int):  # noqa: ANN202
 
 def worker(engine: str, work: Path, threads: int) -> int:
     """Serve 'run this case' requests on stdin until 'quit'; answer on stdout as JSON."""
-    import resource
+    from utils.health import peak_rss_bytes
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     runner = _runner(engine, work, threads)
@@ -60,8 +60,7 @@ def worker(engine: str, work: Path, threads: int) -> int:
     for line in sys.stdin:
         cmd = json.loads(line)
         if cmd["op"] == "quit":
-            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            print(json.dumps({"rss_mb": peak_kb / 1024}), flush=True)
+            print(json.dumps({"rss_mb": peak_rss_bytes() / 2**20}), flush=True)
             return 0
         beam, batch_size = CASES[cmd["case"]]
         sentences = data["ids"]

@@ -22,7 +22,8 @@ import torch
 from transformers import MarianMTModel
 
 from engine.model_dir import FORMAT_VERSION, MANIFEST, ROWS_FILE
-from toolchain.onnx_graphs import DecoderGraph, EncoderGraph
+from toolchain.decoder_graph import build_decoder
+from toolchain.encoder_graph import EncoderGraph
 from toolchain.quantize import QuantSettings, quantize, settings_for, share_output_embedding
 from toolchain.vocab import target_piece_ids
 
@@ -30,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
 OPSET = 17
-DEFAULT_TOP_K = 8
 
 
 @dataclass
@@ -82,19 +82,17 @@ def _vocab_rows(ckpt: Path, vocab: dict[str, int], shortlist: bool) -> tuple[lis
 def _export_graphs(
     model: MarianMTModel, rows: tuple[list[int], list[int]], banned: list[int], out: Path
 ) -> None:
-    cfg = model.config
-    layers, heads = cfg.decoder_layers, cfg.decoder_attention_heads
-    head_dim = cfg.d_model // heads
+    """Trace the encoder with torch.onnx; build the decoder step node by node."""
+    layers = model.config.decoder_layers
     enc = EncoderGraph(model, rows[0]).eval()
     ids = torch.tensor([[5, 6, 7, 0]], dtype=torch.long)
-    mask = torch.ones_like(ids)
     cross_names = [f"cross_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
     dyn = {"input_ids": {0: "batch", 1: "src_len"}, "attention_mask": {0: "batch", 1: "src_len"}}
     dyn |= {name: {0: "batch", 2: "src_len"} for name in cross_names}
     with torch.no_grad():
         torch.onnx.export(
             enc,
-            (ids, mask),
+            (ids, torch.ones_like(ids)),
             str(out / "encoder.onnx"),
             dynamo=False,
             input_names=["input_ids", "attention_mask"],
@@ -102,40 +100,7 @@ def _export_graphs(
             dynamic_axes=dyn,
             opset_version=OPSET,
         )
-        cross = enc(ids, mask)
-    dec = DecoderGraph(model, rows[1], banned, DEFAULT_TOP_K).eval()
-    past_names = [f"past_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
-    present_names = [f"present_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
-    past = [torch.zeros(1, heads, 2, head_dim) for _ in past_names]
-    step_ids = torch.tensor([[1]], dtype=torch.long)
-    cross_mask = torch.zeros(1, 1, 1, ids.shape[1])
-    dyn = {"input_ids": {0: "rows"}, "cross_mask": {0: "rows", 3: "src_len"}}
-    dyn |= {name: {0: "rows", 2: "past_len"} for name in past_names}
-    dyn |= {name: {0: "rows", 2: "src_len"} for name in cross_names}
-    dyn |= {name: {0: "rows", 2: "cur_len"} for name in present_names}
-    dyn |= {"log_probs": {0: "rows", 1: "k"}, "token_ids": {0: "rows", 1: "k"}}
-    with torch.no_grad():
-        torch.onnx.export(
-            dec,
-            (step_ids, cross_mask, *past, *cross),
-            str(out / "decoder.onnx"),
-            dynamo=False,
-            input_names=["input_ids", "cross_mask", *past_names, *cross_names],
-            output_names=["log_probs", "token_ids", *present_names],
-            dynamic_axes=dyn,
-            opset_version=OPSET,
-        )
-    _make_top_k_an_input(out / "decoder.onnx")
-
-
-def _make_top_k_an_input(path: Path) -> None:
-    """Replace the traced constant K of the decoder's TopK with a ``top_k`` graph input."""
-    model = onnx.load(str(path))
-    graph = model.graph
-    (topk,) = [n for n in graph.node if n.op_type == "TopK"]
-    graph.input.append(onnx.helper.make_tensor_value_info("top_k", onnx.TensorProto.INT64, [1]))
-    topk.input[1] = "top_k"
-    onnx.save(model, str(path))
+    onnx.save(build_decoder(model, rows[1], banned), str(out / "decoder.onnx"))
 
 
 def _quantize_dir(fp32_dir: Path, out: Path, settings: QuantSettings) -> None:

@@ -81,7 +81,8 @@ def quantize(src: Path, dst: Path, settings: QuantSettings, exclude_gathers: boo
         weight_type=getattr(QuantType, settings.weight_type),
         op_types_to_quantize=list(settings.op_types),
         nodes_to_exclude=excluded,
-        extra_options={"MatMulConstBOnly": True},
+        # Shape inference cannot type the outputs of contrib attention ops; all float.
+        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 
 
