@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PAIRS ?= ../shared/data/tatoeba-cmn-eng/pairs.tsv
 
-.PHONY: serve test lint format install install-dev train-demo evaluate bench loadtest clean
+.PHONY: serve serve-opus test lint format install install-dev train-demo evaluate bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ install-dev: $(VENV)/.dev-installed
 ## serve: install the service's requirements and run gunicorn (port from config or TRANSLATOR_PORT)
 serve: install
 	$(BIN)/gunicorn -c gunicorn.conf.py
+
+## serve-opus: export Helsinki-NLP/opus-mt-zh-en (needs internet once) and serve it
+serve-opus: models/opus-mt-zh-en/manifest.json install
+	TRANSLATOR_MODEL_DIR=models/opus-mt-zh-en $(BIN)/gunicorn -c gunicorn.conf.py
+
+models/opus-mt-zh-en/manifest.json: | install-dev
+	$(BIN)/python scripts/export_model.py Helsinki-NLP/opus-mt-zh-en --out models/opus-mt-zh-en
 
 ## test: install test requirements and run the whole suite
 test: install-dev

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import MarianConfig, MarianMTModel
+from transformers import MarianMTModel
 
+from toolchain.trainer import TrainConfig, marian_config
 from toolchain.vocab import target_piece_ids, train_spm, write_tokenizer_files
 
 _ZH_CHARS = "我你他她们是的了在有不这个人来到说要会就去好吗很大小中国家学生天时年月日买卖钱元件号"
@@ -65,29 +66,18 @@ def build_checkpoint(
     if pad_vocab_to:
         vocab = _pad_vocab(out, vocab, pad_vocab_to)
     torch.manual_seed(seed)
-    config = MarianConfig(
-        vocab_size=len(vocab),
-        decoder_vocab_size=len(vocab),
+    layout = TrainConfig(
         d_model=d_model,
         encoder_layers=layers,
         decoder_layers=layers,
-        encoder_attention_heads=heads,
-        decoder_attention_heads=heads,
-        encoder_ffn_dim=ffn,
-        decoder_ffn_dim=ffn,
-        activation_function="swish",
-        max_position_embeddings=512,
-        scale_embedding=True,
-        pad_token_id=vocab["<pad>"],
-        eos_token_id=vocab["</s>"],
-        decoder_start_token_id=vocab["<pad>"],
-        forced_eos_token_id=vocab["</s>"],
-        bad_words_ids=[[vocab["<pad>"]]],
-        num_beams=4,
-        max_length=512,
-        share_encoder_decoder_embeddings=True,
-        tie_word_embeddings=True,
+        heads=heads,
+        ffn=ffn,
+        max_positions=512,
+        dropout=0.1,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
     )
+    config = marian_config(vocab, layout)
     model = MarianMTModel(config)
     with torch.no_grad():
         for name, param in model.named_parameters():
