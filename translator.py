@@ -231,6 +231,7 @@ class Translator:
                 sentence.result = cached
             todo.setdefault(key, []).append((index, sentence))
         misses = [group[0][1] for group in todo.values() if group[0][1].result is None]
+        fresh = {id(s) for s in misses}
         raw = self._run([s.protected.text for s in misses], options, deadline)
         for sentence, output in zip(misses, raw, strict=True):
             sentence.result = strip_debris(output)
@@ -243,7 +244,7 @@ class Translator:
                     options,
                     deadline,
                     stats,
-                    cache=use_cache and head in misses,
+                    cache=use_cache and id(head) in fresh,
                 )
         return out
 
@@ -272,6 +273,14 @@ class Translator:
                 return self._split_translate(sentence.source, options, deadline, stats)
         elif cache:
             self.cache.put(sentence.key, masked)
+        if not restored.strip():
+            # The model produced nothing (only special tokens): keep the source sentence
+            # visible rather than silently drop it from the translation.
+            logger.warning(
+                "empty translation for a %d-character sentence; kept the source",
+                len(sentence.source),
+            )
+            return sentence.source
         spans = sentence.protected.spans
         return capitalize_first(mirror_final_punctuation(restored, sentence.source), spans)
 

@@ -204,3 +204,11 @@ def test_serving_path_never_imports_torch(tiny_model_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "HEAVY []" in done.stdout
+
+
+def test_empty_model_output_keeps_the_source_sentence(translator, monkeypatch):
+    monkeypatch.setattr(
+        translator.batcher, "_run_batch", lambda texts, options: ["</s>"] * len(texts)
+    )
+    result, _ = translator.translate(["我你他。她们是。"])
+    assert result == ["我你他。 她们是。"]
