@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+# 2: decoder step with GroupQueryAttention (in-place cache) and position/seqlens inputs.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ROWS_FILE = "vocab_rows.json"
 _FILES = ("encoder.onnx", "decoder.onnx", "source.spm", "target.spm", "vocab.json", ROWS_FILE)

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from engine.model_dir import ModelDir
+from engine.model_dir import ModelDir, ModelLoadError
 
 logger = logging.getLogger(__name__)
 
 _NEG = np.float32(-1e9)
+_DECODER_INPUTS = {"input_ids", "position", "seqlens_k", "total_length", "cross_mask", "top_k"}
 
 
 def session_options(intra_threads: int, inter_threads: int) -> ort.SessionOptions:
@@ -49,9 +50,19 @@ class Runtime:
         self.heads = int(arch["heads"])
         self.head_dim = int(arch["d_model"]) // self.heads
         self.max_positions = int(arch["max_positions"])
+        self._check_decoder_inputs()
         self._cross_names = [o.name for o in self.encoder.get_outputs()]
         self._past_names = [f"past_{kv}_{i}" for i in range(self.layers) for kv in ("k", "v")]
         self._present_names = [f"present_{kv}_{i}" for i in range(self.layers) for kv in ("k", "v")]
+
+    def _check_decoder_inputs(self) -> None:
+        names = {i.name for i in self.decoder.get_inputs()}
+        missing = sorted(_DECODER_INPUTS - names)
+        if missing:
+            raise ModelLoadError(
+                f"decoder.onnx lacks inputs {', '.join(missing)}: it was exported by another "
+                "version of this project; re-export it with scripts/export_model.py"
+            )
 
     def start(
         self, batch: Sequence[Sequence[int]], pad: int, expand: int, max_steps: int

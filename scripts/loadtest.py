@@ -168,10 +168,20 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--wait-ready",
+        type=float,
+        default=120.0,
+        help="seconds to wait for /readyz before giving up",
+    )
     args = parser.parse_args()
 
     probe = Client(args.url, 5)
+    deadline = time.monotonic() + args.wait_ready
     status, _ = probe.request("GET", "/readyz")
+    while status != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status, _ = probe.request("GET", "/readyz")
     if status != 200:
         print(
             f"{args.url}/readyz answered {status or 'nothing'}: start the service first",
