@@ -20,6 +20,10 @@ __all__ = ["Engine", "GenerationOptions", "ModelDir", "ModelLoadError"]
 
 logger = logging.getLogger(__name__)
 
+# Rows (sentences x beams) decoded together at most. The key/value cache grows with
+# rows x output length; beyond 64 rows a call gains little speed and costs much memory.
+MAX_ROWS = 64
+
 
 @dataclass(frozen=True)
 class GenerationOptions:
@@ -84,6 +88,13 @@ class Engine:
                 f"source of {max(too_long)} tokens exceeds the model's "
                 f"{self.runtime.max_positions} positions"
             )
+        beams = max(1, options.beam_size)
+        per_call = max(1, MAX_ROWS // beams)
+        if len(encoded) > per_call:  # bound the cache memory of one call
+            out: list[list[int]] = []
+            for start in range(0, len(encoded), per_call):
+                out += self.generate(encoded[start : start + per_call], options)
+            return out
         max_len = [self.max_length(len(seq), options) for seq in encoded]
         limits = SearchLimits(
             self.tokenizer.start,
@@ -92,7 +103,6 @@ class Engine:
             options.min_new_tokens,
             options.loop_guard,
         )
-        beams = max(1, options.beam_size)
         state = self.runtime.start(encoded, self._pad, beams, max(max_len) + 1)
         if beams == 1:
             return greedy(state, limits)

@@ -101,3 +101,23 @@ def test_fp32_requires_fp32_graphs(tiny_model_dir, tmp_path):
     ModelDir.load(copy)  # INT8 alone is a complete model
     with pytest.raises(ModelLoadError, match=r"fp32/encoder\.onnx"):
         ModelDir.load(copy, "fp32")
+
+
+def test_calls_are_split_to_bound_rows(fp32_engine, monkeypatch):
+    import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "MAX_ROWS", 8)
+    rows = []
+    real_start = fp32_engine.runtime.start
+
+    def spy(batch, pad, expand, max_steps):
+        rows.append(len(batch) * expand)
+        return real_start(batch, pad, expand, max_steps)
+
+    monkeypatch.setattr(fp32_engine.runtime, "start", spy)
+    zh, _ = corpus(10, seed=9)
+    options = GenerationOptions(beam_size=4)
+    together = fp32_engine.translate(zh, options)
+    assert max(rows) <= 8 and len(rows) == 5
+    monkeypatch.setattr(engine_module, "MAX_ROWS", 64)
+    assert together == fp32_engine.translate(zh, options)
