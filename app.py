@@ -28,6 +28,7 @@ from utils.errors import (
     UnsupportedMediaType,
 )
 from utils.logs import configure_logging
+from utils.metrics import Metrics
 from utils.settings import Settings, load_settings
 
 __version__ = "0.1.0"
@@ -80,7 +81,7 @@ def _register_error_handlers(app: Flask) -> None:
         return _error_response(ServiceError("An internal error occurred; it has been logged."))
 
 
-def _register_request_log(app: Flask) -> None:
+def _register_request_log(app: Flask, metrics: Metrics) -> None:
     @app.before_request
     def start_timer() -> None:
         g.started = time.perf_counter()
@@ -91,13 +92,21 @@ def _register_request_log(app: Flask) -> None:
     def log_request(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         stats = g.get("stats")
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        # Label by route, not raw path: unknown paths must not grow the label set.
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        if stats is not None:
+            metrics.latency.observe(elapsed)
+            metrics.sentences.inc(stats.sentences)
+            metrics.cache_hits.inc(stats.cache_hits)
         request_log.info(
             "request_id=%s method=%s path=%s status=%d latency_ms=%.1f sentences=%d cache_hits=%d",
             g.get("request_id", "-"),
             request.method,
             request.path,
             response.status_code,
-            (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            elapsed * 1000,
             stats.sentences if stats else 0,
             stats.cache_hits if stats else 0,
         )
@@ -126,13 +135,20 @@ def create_app(
         translator = Translator(settings)
         translator.start(background=True)
     _translators.append(translator)
+    metrics = Metrics()
+    metrics.watch(
+        lambda: translator.batcher.depth if translator.batcher else 0,
+        lambda: float(translator.ready),
+    )
+    translator.on_batch = metrics.observe_batch
+    app.extensions["metrics"] = metrics
     app.extensions["settings"] = settings
     app.extensions["translator"] = translator
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     _register_error_handlers(app)
-    _register_request_log(app)
+    _register_request_log(app, metrics)
     logger.info(
         "service %s starting: model %s, logs in %s", __version__, settings.model_path, log_file
     )

@@ -75,6 +75,8 @@ class Translator:
         self.status = "starting"
         self.error: str | None = None
         self._ready = threading.Event()
+        # Called with (sentences, seconds) after every engine call; app.py feeds metrics.
+        self.on_batch: Callable[[int, float], None] | None = None
         self._loader: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -98,6 +100,7 @@ class Translator:
                 self.settings.max_batch_size,
                 self.settings.max_wait_ms,
                 self.settings.queue_size,
+                on_batch=self._observe_batch,
             )
             self.batcher.start()
             started = time.perf_counter()
@@ -123,6 +126,10 @@ class Translator:
             return
         self.status = "ready"
         self._ready.set()
+
+    def _observe_batch(self, size: int, seconds: float) -> None:
+        if self.on_batch is not None:
+            self.on_batch(size, seconds)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until ready (True) or until *timeout* or a load failure (False)."""

@@ -1,4 +1,4 @@
-"""Kubernetes probes: ``/healthz`` (liveness) and ``/readyz`` (readiness)."""
+"""Operations: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics`` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,10 @@ def readyz() -> tuple[Response, int]:
         detail = translator.error or translator.status
         raise NotReady(f"The model is not ready ({detail}).", retry_after=5)
     return jsonify(success=True, status="ready", model=translator.model_id), 200
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Expose counters, histograms and gauges in the Prometheus text format."""
+    body = current_app.extensions["metrics"].render()
+    return Response(body, mimetype="text/plain; version=0.0.4")

@@ -308,3 +308,17 @@ def test_failed_model_load_is_reported(settings_overrides, tmp_path):
     assert response.status_code == 503
     assert "does not exist" in _error(response)["message"]
     assert client.get("/healthz").status_code == 503
+
+
+def test_metrics_exposes_requests_batches_and_gauges(client):
+    client.post("/translate", json={"text": "我你他。"})
+    client.get("/nowhere")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'translator_requests_total{path="/translate",status="200"} 1.0' in body
+    assert 'translator_requests_total{path="unmatched",status="404"} 1.0' in body
+    assert "translator_request_seconds_count 1.0" in body
+    assert "translator_sentences_total 1.0" in body
+    assert "translator_batch_sentences_count" in body
+    assert "translator_ready 1.0" in body
+    assert "translator_queue_depth 0.0" in body
+    assert "process_resident_memory_bytes" in body

@@ -48,8 +48,10 @@ class MicroBatcher:
         max_wait_ms: float,
         queue_size: int,
         name: str = "batcher",
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._run_batch = run_batch
+        self._on_batch = on_batch  # (sentences, seconds) after each successful engine call
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self._queue: queue.Queue = queue.Queue()  # bounded by submit, see below
@@ -170,4 +172,6 @@ class MicroBatcher:
             work.future.set_result(result)
         self.batches += 1
         self.items += len(works)
+        if self._on_batch is not None:
+            self._on_batch(len(works), time.perf_counter() - started)
         logger.debug("batch of %d in %.1f ms", len(works), (time.perf_counter() - started) * 1000)
