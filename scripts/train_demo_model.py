@@ -98,7 +98,9 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
         model_id="demo-zh-en",
         verify_pairs=args.work_dir / "dev.tsv",
     )
-    export_model(str(ckpt), args.out, options)
+    options.extra_manifest = {"trained_by": "scripts/train_demo_model.py"}
+    source = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
+    export_model(str(source), args.out, options)
     ship_checkpoint(ckpt, args.out / "checkpoint")
 
 
