@@ -59,9 +59,10 @@ bench: install-dev
 	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
 	$(BIN)/python scripts/bench_engines.py
 
-## loadtest: drive a running service (start it with `make serve` first)
-loadtest:
-	$(PYTHON) scripts/loadtest.py --url http://127.0.0.1:$${TRANSLATOR_PORT:-7860} --pairs $(PAIRS)
+## loadtest: drive a running service over loopback (start it with `make serve` first)
+loadtest: install-dev
+	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
+	$(BIN)/python scripts/loadtest.py --url http://127.0.0.1:$${TRANSLATOR_PORT:-7860}
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -58,7 +58,9 @@ EngineFactory = Callable[[Settings], Engine]
 
 def _load_engine(settings: Settings) -> Engine:
     model = ModelDir.load(settings.model_path, settings.precision)
-    return Engine(model, settings.engine_threads, settings.inter_op_threads)
+    return Engine(
+        model, settings.engine_threads, settings.inter_op_threads, settings.intra_op_spinning
+    )
 
 
 class Translator:
@@ -167,8 +169,13 @@ class Translator:
         texts: Sequence[str],
         options: GenerationOptions | None = None,
         timeout: float | None = None,
+        use_cache: bool = True,
     ) -> tuple[list[str], RequestStats]:
-        """Translate each text; raise a ServiceError subclass on any failure."""
+        """Translate each text; raise a ServiceError subclass on any failure.
+
+        ``use_cache=False`` neither reads nor fills the cache (a client's
+        ``Cache-Control: no-cache``; load tests use it to measure the model path).
+        """
         if not self.ready:
             if self.status == "failed":
                 raise NotReady(f"The model failed to load: {self.error}", retry_after=30)
@@ -176,7 +183,7 @@ class Translator:
         options = options or self.default_options
         deadline = time.monotonic() + (timeout or self.settings.request_timeout_s)
         stats = RequestStats()
-        results = self._translate_all(texts, options, deadline, stats)
+        results = self._translate_all(texts, options, deadline, stats, use_cache)
         return [self.blocked.check(r) for r in results], stats
 
     def _prepare(self, text: str) -> str | Document:

@@ -42,12 +42,16 @@ class Engine:
     """Translate preprocessed source sentences with one model directory."""
 
     def __init__(
-        self, model: ModelDir, intra_threads: int | None = None, inter_threads: int = 1
+        self,
+        model: ModelDir,
+        intra_threads: int | None = None,
+        inter_threads: int = 1,
+        spinning: bool = False,
     ) -> None:
         self.model = model
         self.model_id = model.model_id
         threads = intra_threads or os.cpu_count() or 1
-        self.runtime = Runtime(model, threads, inter_threads)
+        self.runtime = Runtime(model, threads, inter_threads, spinning)
         self.tokenizer = Tokenizer(model)
         self.preprocess = SourcePreprocessor(model.manifest.get("source_preprocessing", ()))
         self.span_mode = model.manifest.get("span_mode", "verbatim")

@@ -22,9 +22,15 @@ _NEG = np.float32(-1e9)
 _DECODER_INPUTS = {"input_ids", "position", "seqlens_k", "total_length", "cross_mask", "top_k"}
 
 
-def session_options(intra_threads: int, inter_threads: int) -> ort.SessionOptions:
+def session_options(
+    intra_threads: int, inter_threads: int, spinning: bool = False
+) -> ort.SessionOptions:
     """Sequential execution, every graph optimisation, explicit thread counts."""
     options = ort.SessionOptions()
+    # Spinning pool threads burn the core between the many small ops of a decoding step,
+    # and on a 2-core machine that core is the one the Python search loop and the HTTP
+    # threads need: measured 1.5-2x slower on the demo model (scripts/bench_engines.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.intra_op_num_threads = intra_threads
     options.inter_op_num_threads = inter_threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -36,8 +42,10 @@ def session_options(intra_threads: int, inter_threads: int) -> ort.SessionOption
 class Runtime:
     """The encoder and decoder sessions of one model directory."""
 
-    def __init__(self, model: ModelDir, intra_threads: int, inter_threads: int = 1) -> None:
-        options = session_options(intra_threads, inter_threads)
+    def __init__(
+        self, model: ModelDir, intra_threads: int, inter_threads: int = 1, spinning: bool = False
+    ) -> None:
+        options = session_options(intra_threads, inter_threads, spinning)
         providers = ["CPUExecutionProvider"]
         self.encoder = ort.InferenceSession(
             str(model.graph("encoder.onnx")), options, providers=providers

@@ -15,5 +15,6 @@ def translate() -> Response:
     settings = current_app.extensions["settings"]
     translator = current_app.extensions["translator"]
     req = parse_translate_request(request.mimetype, request.get_data(cache=False), settings)
-    results, g.stats = translator.translate(req.texts, req.options)
+    no_cache = "no-cache" in request.headers.get("Cache-Control", "").lower()
+    results, g.stats = translator.translate(req.texts, req.options, use_cache=not no_cache)
     return jsonify(success=True, result=results if req.is_list else results[0])

@@ -9,7 +9,9 @@ INT8, and the project's engine (INT8; on the opus shape also without its target-
 vocabulary shortlist, "project_full"). Each engine lives in its own subprocess (clean
 peak-RSS figures); the parent alternates them case by case (A B C D, A B C D, ...) and
 reports medians. Cases: greedy and beam 4, batch 1 (sentences one after another) and
-batch 16, intra-op threads 2 everywhere. Prints a table, then one JSON line.
+batch 16, intra-op threads 2 everywhere. On the demo model it also scores each engine's
+raw output (BLEU against the dev references, no post-processing), so a speed-up that
+costs quality shows. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -65,15 +67,19 @@ def worker(engine: str, work: Path, threads: int) -> int:
         beam, batch_size = CASES[cmd["case"]]
         sentences = data["ids"]
         started = time.perf_counter()
-        tokens = 0
+        outputs: list[list[int]] = []
         for i in range(0, len(sentences), batch_size):
             batch = sentences[i : i + batch_size]
             if data["forced"]:
                 min_new = max_new = data["forced"]
             else:  # natural decoding, the service's own limit: 2 x source + 10
                 min_new, max_new = 0, 2 * max(len(s) for s in batch) + 10
-            tokens += runner.run(batch, beam, min_new, max_new)
-        print(json.dumps({"seconds": time.perf_counter() - started, "tokens": tokens}), flush=True)
+            outputs += runner.run(batch, beam, min_new, max_new)
+        seconds = time.perf_counter() - started
+        if cmd.get("save"):
+            Path(cmd["save"]).write_text(json.dumps(outputs))
+        tokens = sum(len(o) for o in outputs)
+        print(json.dumps({"seconds": seconds, "tokens": tokens}), flush=True)
     return 0
 
 
@@ -90,15 +96,17 @@ def _inputs(setting: str, ckpt: Path, dev: Path) -> dict:
     sp = spm.SentencePieceProcessor(model_file=str(ckpt / "source.spm"))
     if setting == "opus-shape":
         texts, steps, forced = list(SAMPLE_ZH[:16]), ("opus_punct",), FORCED_TOKENS
+        references = None  # random weights: nothing to score
     else:
         lines = dev.read_text(encoding="utf-8").splitlines()[:DEMO_SENTENCES]
         texts, steps, forced = [ln.split("\t")[1] for ln in lines], ("opus_punct", "t2s"), 0
+        references = [ln.split("\t")[0] for ln in lines]
     prep = SourcePreprocessor(steps)
     ids = [
         [vocab.get(p, vocab["<unk>"]) for p in sp.encode(prep(t), out_type=str)] + [vocab["</s>"]]
         for t in texts
     ]
-    return {"ids": ids, "forced": forced, "sentences": len(ids)}
+    return {"ids": ids, "forced": forced, "sentences": len(ids), "references": references}
 
 
 def prepare(setting: str, work: Path, engines: list[str], dev: Path) -> dict:
@@ -162,9 +170,12 @@ def measure(engines: list[str], work: Path, threads: int, rounds: int, cases: li
     tokens: dict[str, dict[str, int]] = {e: {} for e in engines}
     try:
         for case in cases:
-            for _ in range(rounds):
+            for round_ in range(rounds):
                 for engine in engines:  # alternate engines within every round
-                    reply = _ask(procs[engine], {"op": "run", "case": case})
+                    command = {"op": "run", "case": case}
+                    if round_ == 0:
+                        command["save"] = str(work / f"output-{engine}-{case}.json")
+                    reply = _ask(procs[engine], command)
                     times[engine][case].append(reply["seconds"])
                     tokens[engine][case] = reply["tokens"]
                 print(
@@ -181,18 +192,39 @@ def measure(engines: list[str], work: Path, threads: int, rounds: int, cases: li
     return {"seconds": seconds, "tokens": tokens, "rss_mb": rss}
 
 
+def bleu_scores(work: Path, engines: list[str], cases: list[str]) -> dict:
+    """BLEU of each engine's raw output (no post-processing) against the references."""
+    import sacrebleu
+    import sentencepiece as spm
+
+    refs = json.loads((work / "inputs.json").read_text(encoding="utf-8"))["references"]
+    if not refs:
+        return {}
+    ckpt = Path(json.loads((work / "paths.json").read_text())["checkpoint"])
+    pieces = {i: p for p, i in json.loads((ckpt / "vocab.json").read_text("utf-8")).items()}
+    sp = spm.SentencePieceProcessor(model_file=str(ckpt / "target.spm"))
+    scores: dict[str, dict[str, float]] = {}
+    for engine in engines:
+        for case in cases:
+            outputs = json.loads((work / f"output-{engine}-{case}.json").read_text())
+            hyps = [sp.decode_pieces([pieces[i] for i in out]) for out in outputs]
+            bleu = sacrebleu.corpus_bleu(hyps, [refs[: len(hyps)]]).score
+            scores.setdefault(engine, {})[case] = round(bleu, 2)
+    return scores
+
+
 def _ratios(seconds: dict, other: str) -> dict:
     if "project" not in seconds or other not in seconds:
         return {}
     return {c: round(seconds["project"][c] / seconds[other][c], 3) for c in seconds["project"]}
 
 
-def report(setting: str, result: dict, disk: dict) -> dict:
+def report(setting: str, result: dict, disk: dict, bleu: dict) -> dict:
     seconds, tokens = result["seconds"], result["tokens"]
     print(f"\n== {setting} ==")
     print(
         f"{'engine':<13}{'case':<12}{'seconds':>9}{'ms/token':>10}{'tokens':>8}"
-        f"{'vs ct2':>8}{'vs torch':>9}{'peak RSS MB':>13}{'disk MB':>9}"
+        f"{'vs ct2':>8}{'vs torch':>9}{'peak RSS MB':>13}{'disk MB':>9}{'BLEU':>7}"
     )
     for engine, cases in seconds.items():
         for case, sec in cases.items():
@@ -203,6 +235,7 @@ def report(setting: str, result: dict, disk: dict) -> dict:
             print(
                 f"{engine:<13}{case:<12}{sec:>9.3f}{1000 * sec / max(1, toks):>10.2f}{toks:>8}"
                 f"{vs[0]:>8}{vs[1]:>9}{result['rss_mb'][engine]:>13.0f}{disk[engine]:>9.1f}"
+                f"{bleu.get(engine, {}).get(case, '-'):>7}"
             )
     return {
         "project_vs_ct2": _ratios(seconds, "ct2"),
@@ -217,6 +250,7 @@ def report(setting: str, result: dict, disk: dict) -> dict:
         "disk_mb": {e: round(v, 1) for e, v in disk.items()},
         "seconds": {e: {c: round(s, 4) for c, s in v.items()} for e, v in seconds.items()},
         "tokens": tokens,
+        "bleu": bleu,
     }
 
 
@@ -247,7 +281,8 @@ def main() -> int:
         print(f"preparing {setting} models in {work} ...", file=sys.stderr, flush=True)
         disk = prepare(setting, work, chosen, args.dev)["disk_mb"]
         result = measure(chosen, work, args.threads, args.rounds, args.cases.split(","))
-        summary[setting] = report(setting, result, disk)
+        bleu = bleu_scores(work, chosen, args.cases.split(","))
+        summary[setting] = report(setting, result, disk, bleu)
     top = summary.get("opus-shape") or summary[settings[0]]
     print(
         json.dumps(

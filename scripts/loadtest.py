@@ -2,11 +2,16 @@
 """Drive a running service over HTTP on loopback and report throughput and latency.
 
     make serve &                                   # or any running instance
-    python scripts/loadtest.py --url http://127.0.0.1:7860
+    make loadtest                                  # writes the dev split, then runs
 
-For each concurrency level (default 1, 4, 16, 64) it runs a cold-cache phase (every
-request carries sentences the service has not seen) and a warm-cache phase (a small set
-of sentences, translated once beforehand, repeated). Each phase is bounded by a request
+Texts come from the demo model's dev split (``build/demo/dev.tsv``, written by
+``scripts/train_demo_model.py --stage split``), sentences the model never saw in
+training, grouped one to three per request for a mix of lengths.
+
+For each concurrency level (default 1, 4, 16, 64) it runs a cold-cache phase (the same
+texts at every level, sent with ``Cache-Control: no-cache`` so that every sentence goes
+through the model) and a warm-cache phase (a small set of texts, translated once
+beforehand, repeated: every sentence is a cache hit). Each phase is bounded by a request
 count and a time limit. Clients keep one HTTP/1.1 connection each. Reports requests/s,
 sentences/s, p50/p95/p99 latency, errors by status and the server's peak RSS; the last
 line printed is JSON.
@@ -28,7 +33,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "tatoeba-cmn-eng" / "pairs.tsv"
+DEFAULT_PAIRS = ROOT / "build" / "demo" / "dev.tsv"
 
 
 class Client:
@@ -40,11 +45,15 @@ class Client:
         self.timeout = timeout
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, no_cache: bool = False
+    ) -> tuple[int, dict | None]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data else {}
+        if no_cache:
+            headers["Cache-Control"] = "no-cache"
         try:
             self.conn.request(method, path, body=data, headers=headers)
             response = self.conn.getresponse()
@@ -99,7 +108,12 @@ class RssWatcher(threading.Thread):
 
 
 def run_phase(
-    url: str, texts: list[str], concurrency: int, time_limit: float, timeout: float
+    url: str,
+    texts: list[str],
+    concurrency: int,
+    time_limit: float,
+    timeout: float,
+    no_cache: bool = False,
 ) -> dict:
     """Send every text once, *concurrency* at a time, until done or *time_limit* passes."""
     lock = threading.Lock()
@@ -118,7 +132,7 @@ def run_phase(
             if text is None:
                 return
             started = time.perf_counter()
-            status, body = client.request("POST", "/translate", {"text": text})
+            status, body = client.request("POST", "/translate", {"text": text}, no_cache)
             elapsed = time.perf_counter() - started
             ok = status == 200 and body is not None and body.get("success") is True
             with lock:
@@ -158,6 +172,40 @@ def _summary(
     }
 
 
+def summarize(results: list[dict]) -> list[dict]:
+    """Per cache state and level: medians over rounds, and the batching gain over c=1."""
+    keys = ("requests_per_s", "sentences_per_s", "p50_ms", "p95_ms", "p99_ms")
+    base = {
+        r["round"]: r["sentences_per_s"]
+        for r in results
+        if r["cache"] == "cold" and r["concurrency"] == 1
+    }
+    out = []
+    for cache in ("cold", "warm"):
+        for level in sorted({r["concurrency"] for r in results}):
+            rows = [r for r in results if r["cache"] == cache and r["concurrency"] == level]
+            row: dict = {"cache": cache, "concurrency": level}
+            for key in keys:
+                values = [r[key] for r in rows if r[key] is not None]
+                row[key] = round(statistics.median(values), 2) if values else None
+            if cache == "cold" and base:
+                gains = [r["sentences_per_s"] / base[r["round"]] for r in rows if base[r["round"]]]
+                row["gain_vs_1"] = round(statistics.median(gains), 2) if gains else None
+            row["errors"] = dict(sum((Counter(r["errors"]) for r in rows), Counter()))
+            out.append(row)
+    return out
+
+
+def _print_row(row: dict) -> None:
+    gain = f"  gain {row['gain_vs_1']}x" if row.get("gain_vs_1") else ""
+    print(
+        f"{row['cache']:<5} c={row['concurrency']:<3} {row['requests_per_s']:>8.1f} req/s "
+        f"{row['sentences_per_s']:>8.1f} sent/s  p50 {row['p50_ms']} ms  "
+        f"p95 {row['p95_ms']} ms  p99 {row['p99_ms']} ms  errors {row['errors']}{gain}",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860")
@@ -168,6 +216,9 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="repeat the sweep; report medians (noisy hosts)"
+    )
     parser.add_argument(
         "--wait-ready",
         type=float,
@@ -188,41 +239,34 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    if not args.pairs.is_file():
+        print(f"{args.pairs} not found: run `make loadtest` or pass --pairs", file=sys.stderr)
+        return 1
     texts = load_texts(args.pairs, args.seed)
     levels = [int(c) for c in args.concurrency.split(",")]
     warm_set = texts[:50]
     for text in warm_set:  # prime the cache for the warm phases
         probe.request("POST", "/translate", {"text": text})
-    cursor = len(warm_set)
+    # Every level gets the same cold texts, so their throughputs compare like with like.
+    cold = [texts[i % len(texts)] for i in range(args.requests)]
+    warm = [warm_set[i % len(warm_set)] for i in range(args.warm_requests)]
     watcher = RssWatcher(args.url)
     watcher.start()
     results = []
-    for level in levels:
-        cold = texts[cursor : cursor + args.requests]
-        cursor += len(cold)
-        phase = run_phase(args.url, cold, level, args.time_limit, args.timeout)
-        results.append({"cache": "cold", **phase})
-        warm = [warm_set[i % len(warm_set)] for i in range(args.warm_requests)]
-        results.append(
-            {"cache": "warm", **run_phase(args.url, warm, level, args.time_limit, args.timeout)}
-        )
-        for row in results[-2:]:
-            print(
-                f"{row['cache']:<5} c={row['concurrency']:<3} {row['requests_per_s']:>8.1f} req/s "
-                f"{row['sentences_per_s']:>8.1f} sent/s  p50 {row['p50_ms']} ms  "
-                f"p95 {row['p95_ms']} ms  p99 {row['p99_ms']} ms  errors {row['errors']}"
-            )
+    for round_ in range(args.rounds):
+        for level in levels:
+            for cache, texts_, no_cache in (("cold", cold, True), ("warm", warm, False)):
+                phase = run_phase(args.url, texts_, level, args.time_limit, args.timeout, no_cache)
+                results.append({"cache": cache, "round": round_, **phase})
+                _print_row(results[-1])
     watcher.stop.set()
     watcher.sample()
-    print(
-        json.dumps(
-            {
-                "url": args.url,
-                "results": results,
-                "server_peak_rss_mb": round(watcher.peak / 2**20, 1),
-            }
-        )
-    )
+    summary = summarize(results)
+    print("medians over rounds; gain = cold sentences/s over concurrency 1, paired by round")
+    for row in summary:
+        _print_row(row)
+    report = {"url": args.url, "rounds": args.rounds, "summary": summary, "results": results}
+    print(json.dumps({**report, "server_peak_rss_mb": round(watcher.peak / 2**20, 1)}))
     return 0
 
 

@@ -48,6 +48,19 @@ def test_beam_option_accepted(client):
     assert response.get_json()["result"]
 
 
+def test_cache_control_no_cache_bypasses_the_cache(app, client):
+    cache = app.extensions["translator"].cache
+    client.post("/translate", json={"text": "他我你。"})
+    hits = cache.stats()["hits"]
+    response = client.post(
+        "/translate", json={"text": "他我你。"}, headers={"Cache-Control": "no-cache"}
+    )
+    assert response.status_code == 200 and response.get_json()["result"]
+    assert cache.stats()["hits"] == hits
+    client.post("/translate", json={"text": "他我你。"})
+    assert cache.stats()["hits"] == hits + 1
+
+
 def test_utf8_and_emoji_pass_through(client):
     response = client.post("/translate", json={"text": "😀 ok"})
     assert response.get_json()["result"] == "😀 ok"

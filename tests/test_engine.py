@@ -121,3 +121,12 @@ def test_calls_are_split_to_bound_rows(fp32_engine, monkeypatch):
     assert max(rows) <= 8 and len(rows) == 5
     monkeypatch.setattr(engine_module, "MAX_ROWS", 64)
     assert together == fp32_engine.translate(zh, options)
+
+
+@pytest.mark.parametrize(("spinning", "entry"), [(False, "0"), (True, "1")])
+def test_session_options_control_thread_spinning(spinning, entry):
+    from engine.runtime import session_options
+
+    options = session_options(2, 1, spinning)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == entry
+    assert options.intra_op_num_threads == 2

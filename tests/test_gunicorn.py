@@ -60,22 +60,26 @@ def server(tiny_model_dir, tmp_path_factory):
         "TRANSLATOR_LOG_DIR": str(logs),
         "TRANSLATOR_INTRA_OP_THREADS": "1",
     }
+    # Output goes to a file: an unread pipe fills up under load and blocks the server's
+    # logging, which wedges every request thread.
+    output = (logs / "stdout.txt").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _ready(base) or proc.poll() is not None, timeout=90, what="readyz")
-        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+        assert proc.poll() is None, (logs / "stdout.txt").read_text()[-3000:]
         yield base, proc, logs
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+        output.close()
 
 
 def test_translate_over_http(server):
@@ -109,6 +113,32 @@ def test_200_concurrent_requests_over_16_threads(server):
         assert body["success"] is True and isinstance(body["result"], str)
     assert {r[1]["result"] for r in results[2::6]} == {""}
     assert {r[1]["result"] for r in results[3::6]} == {"hello"}
+
+
+def test_loadtest_script_reports_every_phase(server, tmp_path):
+    base, _, _ = server
+    from toolchain.tiny import corpus
+
+    pairs = tmp_path / "pairs.tsv"
+    zh, en = corpus(120, seed=3)
+    pairs.write_text("".join(f"{e}\t{z}\n" for z, e in zip(zh, en, strict=True)), "utf-8")
+    args = ["--url", base, "--pairs", str(pairs), "--concurrency", "1,4"]
+    args += ["--requests", "10", "--warm-requests", "20", "--time-limit", "30", "--rounds", "1"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "loadtest.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    phases = [(r["cache"], r["concurrency"]) for r in report["results"]]
+    assert phases == [("cold", 1), ("warm", 1), ("cold", 4), ("warm", 4)]
+    assert all(r["ok"] == r["requests"] > 0 and not r["errors"] for r in report["results"])
+    assert report["server_peak_rss_mb"] > 10
+    cold = [r for r in report["summary"] if r["cache"] == "cold"]
+    assert cold[0]["gain_vs_1"] == 1.0 and cold[1]["gain_vs_1"] > 0
 
 
 def test_sigterm_drains_and_exits(server):

@@ -60,6 +60,9 @@ def test_empty_environ_ignores_the_real_environment(monkeypatch):
         ("blocked_words", '["foo", "a, b"]', ("foo", "a, b")),
         ("blocked_words", "", ()),
         ("blocked_words", "[]", ()),
+        ("intra_op_spinning", "true", True),
+        ("intra_op_spinning", " No ", False),
+        ("intra_op_spinning", "1", True),
     ],
 )
 def test_environment_overrides(key, raw, expected):
@@ -112,6 +115,8 @@ def test_string_overrides_are_parsed_like_environment_values():
         ({"blocked_words": ["ok", 3]}, {}, "blocked_words"),
         ({}, {"blocked_words": "[1, 2]"}, "blocked_words"),
         ({"host": "  "}, {}, "host"),
+        ({}, {"intra_op_spinning": "maybe"}, "intra_op_spinning"),
+        ({"intra_op_spinning": 1}, {}, "intra_op_spinning"),
         ({"no_such_setting": 1}, {}, "no_such_setting"),
         ({"default_beam_size": 5, "max_beam_size": 4}, {}, "default_beam_size"),
         ({}, {"default_beam_size": "9", "max_beam_size": "8"}, "default_beam_size"),

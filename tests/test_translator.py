@@ -110,6 +110,14 @@ def test_cache_hits_on_repeat_and_respects_options(translator):
     assert beam.cache_hits == 0
 
 
+def test_use_cache_false_neither_reads_nor_fills_the_cache(translator):
+    _, bypass = translator.translate(["我他你。"], use_cache=False)
+    _, first = translator.translate(["我他你。"])
+    _, again = translator.translate(["我他你。"], use_cache=False)
+    assert bypass.cache_hits == first.cache_hits == again.cache_hits == 0
+    assert translator.translate(["我他你。"])[1].cache_hits == 1
+
+
 def test_cache_key_ignores_span_values(translator, monkeypatch):
     # A model that copies its placeholder, as the demo model is trained to.
     monkeypatch.setattr(

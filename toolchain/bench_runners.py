@@ -2,7 +2,8 @@
 
 Every runner takes the same source token ids (joint-vocabulary ids ending with ``</s>``)
 and decodes with the same beam size and the same output-length limits, and returns the
-number of tokens it produced, so time per token compares like with like.
+output token ids (joint vocabulary, ``</s>`` and padding excluded): their count makes
+time per token compare like with like, and their text lets the benchmark score BLEU.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+Output = list[list[int]]
+
 
 class Runner(Protocol):
-    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
-        """Translate one batch; return the number of output tokens (``</s>`` excluded)."""
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> Output:
+        """Translate one batch; return each sentence's output ids (``</s>`` excluded)."""
 
 
 def _pad(batch: Sequence[Sequence[int]], pad: int):  # noqa: ANN202 - torch tensors
@@ -37,7 +40,7 @@ class _GenerateRunner:
         # engines do not, and a forced end would make this engine do less work.
         model.generation_config.forced_eos_token_id = None
 
-    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> Output:
         import torch
 
         ids, mask = _pad(batch, self.pad)
@@ -50,8 +53,8 @@ class _GenerateRunner:
                 min_new_tokens=min_new,
                 max_new_tokens=max_new,
             )
-        tokens = out[:, 1:]
-        return int(((tokens != self.pad) & (tokens != self.eos)).sum())
+        skip = {self.pad, self.eos}
+        return [[t for t in row if t not in skip] for row in out[:, 1:].tolist()]
 
 
 def torch_runner(checkpoint: Path, threads: int) -> Runner:
@@ -91,8 +94,9 @@ class _CT2Runner:
             inter_threads=1,
         )
         self.pieces = {i: p for p, i in vocab.items()}
+        self.ids = vocab
 
-    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> Output:
         source = [[self.pieces[i] for i in seq] for seq in batch]
         results = self.translator.translate_batch(
             source,
@@ -101,7 +105,7 @@ class _CT2Runner:
             min_decoding_length=max(1, min_new),
             max_batch_size=0,
         )
-        return sum(len(r.hypotheses[0]) for r in results)
+        return [[self.ids[p] for p in r.hypotheses[0]] for r in results]
 
 
 def ct2_runner(model_dir: Path, vocab_file: Path, threads: int) -> Runner:
@@ -113,11 +117,11 @@ class _ProjectRunner:
         from engine import Engine, ModelDir
 
         self.engine = Engine(ModelDir.load(model_dir), intra_threads=threads)
-        source_rows, _ = self.engine.model.rows()
+        source_rows, self.target_ids = self.engine.model.rows()
         self.row = {vid: row for row, vid in enumerate(source_rows)}
         self.unk = self.engine.tokenizer.src_unk
 
-    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> int:
+    def run(self, batch: Sequence[Sequence[int]], beam: int, min_new: int, max_new: int) -> Output:
         from engine import GenerationOptions
 
         rows = [[self.row.get(i, self.unk) for i in seq] for seq in batch]
@@ -126,7 +130,8 @@ class _ProjectRunner:
         options = GenerationOptions(
             beam_size=beam, min_new_tokens=min_new, max_new_tokens=max_new, loop_guard=not min_new
         )
-        return sum(len(t) for t in self.engine.generate(rows, options))
+        out = self.engine.generate(rows, options)
+        return [[self.target_ids[t] for t in seq] for seq in out]
 
 
 def project_runner(model_dir: Path, threads: int) -> Runner:

@@ -43,6 +43,7 @@ class Settings:
     cache_size: int
     intra_op_threads: int
     inter_op_threads: int
+    intra_op_spinning: bool
     http_threads: int
     blocked_words: tuple[str, ...]
     log_level: str
@@ -113,6 +114,8 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
             return float(value)
         except ValueError:
             raise SettingsError(f"setting {key!r} must be a number, got {value!r}") from None
+    if kind is bool:
+        return _convert_bool(key, value)
     if kind is str:
         if not isinstance(value, str) or not value.strip():
             raise SettingsError(f"setting {key!r} must be a non-empty string, got {value!r}")
@@ -126,6 +129,17 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise SettingsError(f"setting {key!r} must be a list of strings, got {value!r}")
     return tuple(v.strip() for v in value if v.strip())
+
+
+_BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _convert_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[value.strip().lower()]
+    raise SettingsError(f"setting {key!r} must be true or false, got {value!r}")
 
 
 def _check(values: dict[str, Any]) -> None:
@@ -154,7 +168,7 @@ def load_settings(
     except (OSError, json.JSONDecodeError) as exc:
         raise SettingsError(f"cannot read settings file {path}: {exc}") from None
     kinds = {f.name: f.type for f in fields(Settings)}
-    types = {"int": int, "float": float, "str": str, "tuple[str, ...]": tuple}
+    types = {"int": int, "float": float, "bool": bool, "str": str, "tuple[str, ...]": tuple}
     unknown = sorted(set(raw) - set(kinds))
     if unknown:
         raise SettingsError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
