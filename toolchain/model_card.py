@@ -151,11 +151,13 @@ real work (see the project README).
 
 ## Good for, not good for
 
-- **Good for:** short everyday sentences like those of Tatoeba ("我明天要去北京。",
-  "你想喝点什么？"), greetings, simple questions and statements.
+- **Good for:** short everyday sentences like those of Tatoeba ("我明天要去上班。" →
+  "I'm going to work tomorrow.", "你想喝点什么？" → "What do you want to drink?"),
+  greetings, simple questions and statements.
 - **Not good for:** news, product copy, technical or legal text, long documents, rare
   words and names. It learned from 27 thousand short sentence pairs; anything far from
-  that reads as a plausible but wrong sentence. Numbers, Latin-script words, URLs and
+  that reads as a plausible but wrong sentence ("我明天要去北京。" comes out as "I'm going
+  to Hokkaido tomorrow."). Numbers, Latin-script words, URLs and
   e-mail addresses are protected by placeholders (below), not understood.
 
 ## Data
