@@ -20,9 +20,12 @@ __all__ = ["Engine", "GenerationOptions", "ModelDir", "ModelLoadError"]
 
 logger = logging.getLogger(__name__)
 
-# Rows (sentences x beams) decoded together at most. The key/value cache grows with
-# rows x output length; beyond 64 rows a call gains little speed and costs much memory.
+# Rows (sentences x beams) decoded together at most: beyond 64 a call gains little speed.
 MAX_ROWS = 64
+# Bytes of self-attention cache one call may allocate (twice that while rows are reordered
+# into the spare buffer). It grows with rows x output length x layers x d_model: 16 long
+# sentences with beam 4 on an opus-mt-size model would otherwise take 800 MB.
+MAX_CACHE_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,15 @@ class Engine:
                 f"{self.runtime.max_positions} positions"
             )
         beams = max(1, options.beam_size)
-        per_call = max(1, MAX_ROWS // beams)
-        if len(encoded) > per_call:  # bound the cache memory of one call
-            out: list[list[int]] = []
-            for start in range(0, len(encoded), per_call):
-                out += self.generate(encoded[start : start + per_call], options)
-            return out
         max_len = [self.max_length(len(seq), options) for seq in encoded]
+        per_call = self._sentences_per_call(max_len, beams)
+        if per_call < len(encoded):  # bound the cache memory of one call
+            out: list[list[int]] = []
+            while len(out) < len(encoded):
+                start = len(out)
+                take = self._sentences_per_call(max_len[start:], beams)
+                out += self.generate(encoded[start : start + take], options)
+            return out
         limits = SearchLimits(
             self.tokenizer.start,
             self.tokenizer.eos,
@@ -111,6 +116,18 @@ class Engine:
         if beams == 1:
             return greedy(state, limits)
         return beam(state, limits, beams, options.length_penalty)
+
+    def _sentences_per_call(self, max_len: Sequence[int], beams: int) -> int:
+        """How many of the leading sentences fit one call's row and cache budgets."""
+        rt = self.runtime
+        per_position = rt.layers * 2 * rt.heads * rt.head_dim * 4  # float32 K and V
+        longest = 0
+        for count, length in enumerate(max_len):
+            longest = max(longest, length + 1)
+            rows = (count + 1) * beams
+            if count and (rows > MAX_ROWS or rows * longest * per_position > MAX_CACHE_BYTES):
+                return count
+        return len(max_len)
 
     def max_length(self, source_len: int, options: GenerationOptions) -> int:
         """Output token limit for a source of *source_len* tokens."""

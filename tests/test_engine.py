@@ -123,6 +123,34 @@ def test_calls_are_split_to_bound_rows(fp32_engine, monkeypatch):
     assert together == fp32_engine.translate(zh, options)
 
 
+def test_calls_are_split_to_bound_cache_memory(fp32_engine, monkeypatch):
+    import engine as engine_module
+
+    rt = fp32_engine.runtime
+    budget_cells = 400  # rows x cache positions
+    per_position = rt.layers * 2 * rt.heads * rt.head_dim * 4
+    monkeypatch.setattr(engine_module, "MAX_CACHE_BYTES", budget_cells * per_position)
+    calls = []  # (sentences, rows x positions) per call
+    real_start = rt.start
+
+    def spy(batch, pad, expand, max_steps):
+        calls.append((len(batch), len(batch) * expand * max_steps))
+        return real_start(batch, pad, expand, max_steps)
+
+    monkeypatch.setattr(rt, "start", spy)
+    zh, _ = corpus(12, seed=4)
+    texts = [*zh, "".join(zh[:4])]  # the last one has a far longer output limit
+    options = GenerationOptions(beam_size=2)
+    split = fp32_engine.translate(texts, options)
+    assert sum(n for n, _ in calls) == len(texts) and 1 < len(calls) < len(texts)
+    # Within budget, unless a single sentence needs more on its own.
+    assert all(cells <= budget_cells or n == 1 for n, cells in calls)
+    monkeypatch.setattr(engine_module, "MAX_CACHE_BYTES", 2**40)
+    calls.clear()
+    assert split == fp32_engine.translate(texts, options)
+    assert len(calls) == 1
+
+
 @pytest.mark.parametrize(("spinning", "entry"), [(False, "0"), (True, "1")])
 def test_session_options_control_thread_spinning(spinning, entry):
     from engine.runtime import session_options
