@@ -97,13 +97,14 @@ class Engine:
             )
         beams = max(1, options.beam_size)
         max_len = [self.max_length(len(seq), options) for seq in encoded]
-        per_call = self._sentences_per_call(max_len, beams)
-        if per_call < len(encoded):  # bound the cache memory of one call
+        take = self._sentences_per_call(max_len, beams)
+        if take < len(encoded):  # bound the cache memory of one call
             out: list[list[int]] = []
-            while len(out) < len(encoded):
-                start = len(out)
-                take = self._sentences_per_call(max_len[start:], beams)
+            start = 0
+            while start < len(encoded):
                 out += self.generate(encoded[start : start + take], options)
+                start += take
+                take = self._sentences_per_call(max_len[start:], beams)
             return out
         limits = SearchLimits(
             self.tokenizer.start,
@@ -119,8 +120,7 @@ class Engine:
 
     def _sentences_per_call(self, max_len: Sequence[int], beams: int) -> int:
         """How many of the leading sentences fit one call's row and cache budgets."""
-        rt = self.runtime
-        per_position = rt.layers * 2 * rt.heads * rt.head_dim * 4  # float32 K and V
+        per_position = self.runtime.cache_bytes_per_position
         longest = 0
         for count, length in enumerate(max_len):
             longest = max(longest, length + 1)

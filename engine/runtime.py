@@ -29,7 +29,7 @@ def session_options(
     options = ort.SessionOptions()
     # Spinning pool threads burn the core between the many small ops of a decoding step,
     # and on a 2-core machine that core is the one the Python search loop and the HTTP
-    # threads need: measured 1.5-2x slower on the demo model (scripts/bench_engines.py).
+    # threads need: batch-1 decoding measured 1.25-1.4x slower with spinning, batch 16 even.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.intra_op_num_threads = intra_threads
     options.inter_op_num_threads = inter_threads
@@ -58,6 +58,8 @@ class Runtime:
         self.heads = int(arch["heads"])
         self.head_dim = int(arch["d_model"]) // self.heads
         self.max_positions = int(arch["max_positions"])
+        # float32 key and value of every decoder layer, for one row and one position
+        self.cache_bytes_per_position = self.layers * 2 * self.heads * self.head_dim * 4
         self._check_decoder_inputs()
         self._cross_names = [o.name for o in self.encoder.get_outputs()]
         self._past_names = [f"past_{kv}_{i}" for i in range(self.layers) for kv in ("k", "v")]

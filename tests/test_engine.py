@@ -128,8 +128,8 @@ def test_calls_are_split_to_bound_cache_memory(fp32_engine, monkeypatch):
 
     rt = fp32_engine.runtime
     budget_cells = 400  # rows x cache positions
-    per_position = rt.layers * 2 * rt.heads * rt.head_dim * 4
-    monkeypatch.setattr(engine_module, "MAX_CACHE_BYTES", budget_cells * per_position)
+    budget = budget_cells * rt.cache_bytes_per_position
+    monkeypatch.setattr(engine_module, "MAX_CACHE_BYTES", budget)
     calls = []  # (sentences, rows x positions) per call
     real_start = rt.start
 
