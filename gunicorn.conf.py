@@ -1,8 +1,8 @@
 """gunicorn settings, read from the same config as the app (config/settings.json + env).
 
-One worker process with many threads (gthread): the model is loaded once, its single
-batch worker merges the requests of all HTTP threads into batches, and ONNX Runtime
-alone decides how the cores are used. Several processes would each hold a model copy
+One worker process with many threads (gthread): the model is loaded once, its batch
+workers merge the requests of all HTTP threads into batches, and ONNX Runtime decides
+how the cores are used. Several processes would each hold a model copy
 and fight over the same cores; scale out with more replicas instead.
 """
 

@@ -103,6 +103,7 @@ class Translator:
                 self.settings.max_wait_ms,
                 self.settings.queue_size,
                 on_batch=self._observe_batch,
+                workers=self.settings.batch_workers,
             )
             self.batcher.start()
             started = time.perf_counter()
@@ -156,7 +157,7 @@ class Translator:
         return GenerationOptions(beam_size=self.settings.default_beam_size)
 
     def close(self) -> None:
-        """Stop taking work, finish what is queued, stop the worker."""
+        """Stop taking work, finish what is queued, stop the workers."""
         if self.batcher is not None:
             self.batcher.shutdown(wait=True, timeout=self.settings.graceful_timeout_s)
         self._ready.clear()

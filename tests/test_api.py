@@ -161,7 +161,9 @@ def _gated(app) -> _Gate:
 
 
 def test_queue_full_is_503_with_retry_after(settings_overrides):
-    app = create_app({**settings_overrides, "queue_size": 1, "cache_size": 0, "TESTING": True})
+    # One batch worker: held at the gate, it leaves the second request in the queue.
+    overrides = {"queue_size": 1, "cache_size": 0, "batch_workers": 1, "TESTING": True}
+    app = create_app({**settings_overrides, **overrides})
     translator = app.extensions["translator"]
     assert translator.wait_ready(60)
     gate = _gated(app)

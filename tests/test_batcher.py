@@ -70,9 +70,18 @@ def make_batcher():
     made: list[tuple[MicroBatcher, FakeEngine]] = []
 
     def factory(
-        engine: FakeEngine, *, max_batch_size=16, max_wait_ms=5.0, queue_size=1000, start=True
+        engine: FakeEngine,
+        *,
+        max_batch_size=16,
+        max_wait_ms=5.0,
+        queue_size=1000,
+        start=True,
+        workers=1,
+        name="batcher",
     ) -> MicroBatcher:
-        batcher = MicroBatcher(engine, max_batch_size, max_wait_ms, queue_size)
+        batcher = MicroBatcher(
+            engine, max_batch_size, max_wait_ms, queue_size, name=name, workers=workers
+        )
         if start:
             batcher.start()
         made.append((batcher, engine))
@@ -381,3 +390,46 @@ def test_all_cancelled_means_no_engine_call(make_batcher):
     engine.release.set()
     assert results(marker) == [translate("m", "other")]
     assert engine.calls_without_gate() == [(["m"], "other")]
+
+
+class MeetingEngine(FakeEngine):
+    """Every call waits at a barrier: it returns only once *parties* calls are in flight."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=TIMEOUT)
+
+    def __call__(self, texts: Sequence[str], options: Hashable) -> list[str]:
+        self.barrier.wait()
+        return super().__call__(texts, options)
+
+
+def test_two_workers_run_two_batches_at_once(make_batcher):
+    engine = MeetingEngine(2)  # with one worker the barrier breaks and both batches fail
+    batcher = make_batcher(engine, max_batch_size=1, workers=2)
+    first = batcher.submit(["a"], "o", later())
+    second = batcher.submit(["b"], "o", later())
+    assert results(first + second) == [translate("a", "o"), translate("b", "o")]
+    assert sorted(engine.calls) == [(["a"], "o"), (["b"], "o")]
+    assert batcher.batches == 2
+
+
+def test_shutdown_with_several_workers_drains_the_queue_and_joins_them_all(make_batcher):
+    engine = FakeEngine()
+    batcher = make_batcher(engine, max_batch_size=4, workers=3, name="drain-test")
+    gate = hold_worker(batcher, engine)
+    texts = [f"w{n}" for n in range(40)]
+    futures = batcher.submit(texts, "o", later())
+    batcher.shutdown(wait=False)
+    engine.release.set()
+    batcher.shutdown(wait=True, timeout=TIMEOUT)
+    assert not batcher.alive
+    assert gate.done()
+    assert results(futures) == [translate(t, "o") for t in texts]
+    assert batcher.items == len(texts) + 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("drain-test-")]
+
+
+def test_at_least_one_worker_is_required():
+    with pytest.raises(ValueError, match="workers must be at least 1, got 0"):
+        MicroBatcher(FakeEngine(), 16, 5.0, 100, workers=0)

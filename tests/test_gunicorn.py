@@ -146,4 +146,5 @@ def test_sigterm_drains_and_exits(server):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
     log = (logs / "translator.log").read_text(encoding="utf-8")
-    assert "batch worker stopped" in log
+    assert "batch worker batcher-0 stopped" in log
+    assert "batch worker batcher-1 stopped" in log

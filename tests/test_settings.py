@@ -63,6 +63,7 @@ def test_empty_environ_ignores_the_real_environment(monkeypatch):
         ("intra_op_spinning", "true", True),
         ("intra_op_spinning", " No ", False),
         ("intra_op_spinning", "1", True),
+        ("batch_workers", "3", 3),
     ],
 )
 def test_environment_overrides(key, raw, expected):
@@ -112,6 +113,7 @@ def test_string_overrides_are_parsed_like_environment_values():
         ({"log_level": ""}, {}, "log_level"),
         ({}, {"precision": "fp16"}, "precision"),
         ({}, {"max_sentence_tokens": "4"}, "max_sentence_tokens"),
+        ({}, {"batch_workers": "0"}, "batch_workers"),
         ({"blocked_words": ["ok", 3]}, {}, "blocked_words"),
         ({}, {"blocked_words": "[1, 2]"}, "blocked_words"),
         ({"host": "  "}, {}, "host"),

@@ -1,13 +1,18 @@
-"""The micro-batcher: one worker thread owns the engine and serves every request thread.
+"""The micro-batcher: worker threads run the engine on batches for every request thread.
 
 Request threads :meth:`MicroBatcher.submit` sentences and wait on the returned futures.
-The worker takes the first waiting item, then keeps collecting for at most
+A worker takes the first waiting item, then keeps collecting for at most
 ``max_wait_ms`` or until ``max_batch_size`` items; it groups them by generation options,
 sorts each group by length (rows of similar length waste less padding) and makes one
 engine call per group. A failing call fails only the futures of that call, is logged with
 its exception, and the worker goes on. The queue is bounded: when it is full, ``submit``
 refuses at once with :class:`~utils.errors.QueueFull` instead of letting latency grow.
-:meth:`shutdown` stops intake, lets the worker finish what is queued, and joins it.
+:meth:`shutdown` stops intake, lets the workers finish what is queued, and joins them.
+
+With ``workers`` > 1 several batches are decoded at once on one shared engine. A small
+model's decoding step leaves cores idle (thread hand-offs between tiny ops, the Python
+search loop between steps); a second batch in flight fills them. A lone client still
+gets one whole batch to itself, so its latency does not change.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class WorkItem:
     future: Future = field(default_factory=Future)
 
 
-_STOP = object()  # sentinel: wakes the worker and tells it the queue has been drained
+_STOP = object()  # sentinel, one per worker: wakes it and says the queue has been drained
 
 
 class MicroBatcher:
@@ -49,7 +54,10 @@ class MicroBatcher:
         queue_size: int,
         name: str = "batcher",
         on_batch: Callable[[int, float], None] | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self._run_batch = run_batch
         self._on_batch = on_batch  # (sentences, seconds) after each successful engine call
         self.max_batch_size = max_batch_size
@@ -58,16 +66,21 @@ class MicroBatcher:
         self.capacity = queue_size
         self._lock = threading.Lock()
         self._closing = False
-        self._thread = threading.Thread(target=self._worker, name=name, daemon=True)
+        self._threads = [
+            threading.Thread(target=self._worker, name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
         self.batches = 0
         self.items = 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """True while every worker runs: a dead worker means a bug, not a smaller pool."""
+        return all(thread.is_alive() for thread in self._threads)
 
     @property
     def depth(self) -> int:
@@ -79,7 +92,7 @@ class MicroBatcher:
         with self._lock:
             if self._closing:
                 raise NotReady("The service is shutting down.", retry_after=1)
-            if not self._thread.is_alive():
+            if not self.alive:
                 raise NotReady("The translation worker is not running.", retry_after=5)
             depth = self._queue.qsize()
             # One request bigger than the whole queue is still admitted into an empty
@@ -95,13 +108,18 @@ class MicroBatcher:
         return [item.future for item in items]
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
-        """Refuse new work, finish the queued work, and (if *wait*) join the worker."""
+        """Refuse new work, finish the queued work, and (if *wait*) join the workers."""
         with self._lock:
             if not self._closing:
                 self._closing = True
-                self._queue.put(_STOP)
-        if wait and self._thread.is_alive():
-            self._thread.join(timeout)
+                for _ in self._threads:
+                    self._queue.put(_STOP)
+        if not wait:
+            return
+        end = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(None if end is None else max(0.0, end - time.monotonic()))
 
     def _collect(self, first: WorkItem) -> tuple[list[WorkItem], bool]:
         batch, stop = [first], False
@@ -137,7 +155,11 @@ class MicroBatcher:
                         work.future.set_exception(RuntimeError("batch failed"))
             if stop:
                 break
-        logger.info("batch worker stopped after %d batches", self.batches)
+        logger.info(
+            "batch worker %s stopped (%d batches in all)",
+            threading.current_thread().name,
+            self.batches,
+        )
 
     def _process(self, batch: list[WorkItem]) -> None:
         now = time.monotonic()
@@ -170,8 +192,9 @@ class MicroBatcher:
             return
         for work, result in zip(works, results, strict=True):
             work.future.set_result(result)
-        self.batches += 1
-        self.items += len(works)
+        with self._lock:
+            self.batches += 1
+            self.items += len(works)
         if self._on_batch is not None:
             self._on_batch(len(works), time.perf_counter() - started)
         logger.debug("batch of %d in %.1f ms", len(works), (time.perf_counter() - started) * 1000)

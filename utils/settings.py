@@ -38,6 +38,7 @@ class Settings:
     default_beam_size: int
     max_batch_size: int
     max_wait_ms: float
+    batch_workers: int
     queue_size: int
     request_timeout_s: float
     cache_size: int
@@ -84,6 +85,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "default_beam_size": (1, 16),
     "max_batch_size": (1, 256),
     "max_wait_ms": (0, 1000),
+    "batch_workers": (1, 64),
     "queue_size": (1, 1_000_000),
     "request_timeout_s": (0.1, 3600),
     "cache_size": (0, 10_000_000),
