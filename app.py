@@ -27,7 +27,7 @@ from utils.errors import (
     ServiceError,
     UnsupportedMediaType,
 )
-from utils.logs import configure_logging
+from utils.logs import configure_logging, flush_logging
 from utils.metrics import Metrics
 from utils.settings import Settings, load_settings
 
@@ -160,6 +160,7 @@ def shutdown() -> None:
     """Drain and stop every translator of this process (gunicorn calls it on SIGTERM)."""
     while _translators:
         _translators.pop().close()
+    flush_logging()
 
 
 if __name__ == "__main__":

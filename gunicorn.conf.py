@@ -6,6 +6,8 @@ how the cores are used. Several processes would each hold a model copy
 and fight over the same cores; scale out with more replicas instead.
 """
 
+import os
+
 from utils.settings import SettingsError, load_settings
 
 try:
@@ -22,6 +24,9 @@ threads = _settings.http_threads
 timeout = int(_settings.request_timeout_s * 2 + 30)
 graceful_timeout = _settings.graceful_timeout_s
 keepalive = 5
+# The worker touches a heartbeat file on every turn of its event loop; on a disk-backed
+# /tmp (ext4, overlayfs in containers) that is a metadata write per request.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = None  # the app logs one line per request itself, with its request id
 errorlog = "-"
 loglevel = _settings.log_level.lower()

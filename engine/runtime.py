@@ -99,6 +99,10 @@ class DecoderState:
     Dh], bound as both ``past`` and ``present``: the decoder's GroupQueryAttention writes
     the new position in place. Reordering rows (beam search, dropping finished rows)
     copies the filled part into a spare buffer, which then becomes the cache.
+
+    The small per-step inputs and the top-k outputs live in buffers bound once per row
+    count, and each step only writes new values into them: binding allocates on every
+    call, and a step of a small model is short enough for that to show.
     """
 
     def __init__(
@@ -113,8 +117,20 @@ class DecoderState:
         self._cross = cross
         self._cross_mask = np.ascontiguousarray(cross_mask)
         self._binding = rt.decoder.io_binding()
+        self._position = np.zeros(1, np.int64)
+        self._total_length = np.zeros((), np.int32)
+        self._top_k = np.zeros(1, np.int64)
+        self._bind(self._position, "position")
+        self._bind(self._total_length, "total_length")
+        self._bind(self._top_k, "top_k")
         self._bind_cross()
         self._bind_cache()
+        self._bind_rows()
+
+    def _bind(self, array: np.ndarray, name: str, output: bool = False) -> None:
+        """Bind *array*'s memory: ONNX Runtime reads (or writes) it at every run."""
+        bind = self._binding.bind_output if output else self._binding.bind_input
+        bind(name, "cpu", 0, array.dtype, array.shape, array.ctypes.data)
 
     def _bind_cross(self) -> None:
         self._binding.bind_cpu_input("cross_mask", self._cross_mask)
@@ -122,33 +138,44 @@ class DecoderState:
             self._binding.bind_cpu_input(name, value)
 
     def _bind_cache(self) -> None:
-        binding = self._binding
         for cache, past, present in zip(
             self._cache, self.rt._past_names, self.rt._present_names, strict=True
         ):
-            binding.bind_input(past, "cpu", 0, np.float32, cache.shape, cache.ctypes.data)
-            binding.bind_output(present, "cpu", 0, np.float32, cache.shape, cache.ctypes.data)
+            self._bind(cache, past)
+            self._bind(cache, present, output=True)
+
+    def _bind_rows(self) -> None:
+        """(Re)bind the per-row step inputs; the outputs follow on the next step."""
+        self._input_ids = np.zeros((self.rows, 1), np.int64)
+        self._seqlens_k = np.zeros(self.rows, np.int32)
+        self._bind(self._input_ids, "input_ids")
+        self._bind(self._seqlens_k, "seqlens_k")
+        self._outputs: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _bind_outputs(self, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        outputs = self._outputs
+        if outputs is None or outputs[0].shape[1] != top_k:
+            outputs = (
+                np.empty((self.rows, top_k), np.float32),
+                np.empty((self.rows, top_k), np.int64),
+            )
+            self._bind(outputs[0], "log_probs", output=True)
+            self._bind(outputs[1], "token_ids", output=True)
+            self._top_k[0] = top_k
+            self._outputs = outputs
+        return outputs
 
     def step(self, tokens: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
         """Feed one token per row; return the top-k (log-probs, ids) of the next token."""
-        binding = self._binding
-        step = self.length
-        binding.bind_cpu_input(
-            "input_ids", np.ascontiguousarray(tokens, dtype=np.int64).reshape(self.rows, 1)
-        )
-        binding.bind_cpu_input("position", np.array([step], dtype=np.int64))
-        binding.bind_cpu_input("seqlens_k", np.full(self.rows, step, dtype=np.int32))
-        binding.bind_cpu_input("total_length", np.array(step + 1, dtype=np.int32))
-        binding.bind_cpu_input("top_k", np.array([top_k], dtype=np.int64))
-        log_probs = np.empty((self.rows, top_k), np.float32)
-        token_ids = np.empty((self.rows, top_k), np.int64)
-        binding.bind_output(
-            "log_probs", "cpu", 0, np.float32, log_probs.shape, log_probs.ctypes.data
-        )
-        binding.bind_output("token_ids", "cpu", 0, np.int64, token_ids.shape, token_ids.ctypes.data)
-        self.rt.decoder.run_with_iobinding(binding)
+        log_probs, token_ids = self._bind_outputs(top_k)
+        self._input_ids[:, 0] = tokens
+        self._position[0] = self.length
+        self._seqlens_k.fill(self.length)
+        self._total_length[()] = self.length + 1
+        self.rt.decoder.run_with_iobinding(self._binding)
         self.length += 1
-        return log_probs, token_ids
+        # Copies: the bound buffers are overwritten by the next step.
+        return log_probs.copy(), token_ids.copy()
 
     def reorder(self, index: np.ndarray) -> None:
         """Make row r continue from row index[r] (beam reordering or dropping finished rows)."""
@@ -169,4 +196,5 @@ class DecoderState:
             self._cross = [np.ascontiguousarray(c[index]) for c in self._cross]
             self._cross_mask = np.ascontiguousarray(self._cross_mask[index])
             self._bind_cross()
+            self._bind_rows()
         self._bind_cache()

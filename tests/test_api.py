@@ -10,6 +10,7 @@ from helpers import wait_until
 
 from app import create_app
 from translator import Translator
+from utils.logs import flush_logging
 from utils.settings import load_settings
 
 
@@ -251,6 +252,7 @@ def test_request_id_echoed_and_logged(client, caplog):
 
 def test_request_log_goes_to_rotating_file(client, app):
     client.post("/translate", json={"text": "我。"}, headers={"X-Request-ID": "file-check"})
+    flush_logging()  # a writer thread does the file I/O
     log_file = app.extensions["settings"].log_path / "translator.log"
     assert "request_id=file-check" in log_file.read_text(encoding="utf-8")
 

@@ -13,6 +13,7 @@ from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import wait_until
 
 from utils.batcher import MicroBatcher
 from utils.errors import DeadlineExceeded, NotReady, QueueFull
@@ -433,3 +434,30 @@ def test_shutdown_with_several_workers_drains_the_queue_and_joins_them_all(make_
 def test_at_least_one_worker_is_required():
     with pytest.raises(ValueError, match="workers must be at least 1, got 0"):
         MicroBatcher(FakeEngine(), 16, 5.0, 100, workers=0)
+
+
+def test_a_lone_request_does_not_wait_for_the_window(make_batcher):
+    engine = FakeEngine()
+    batcher = make_batcher(engine, max_wait_ms=600_000, workers=2)  # a 10-minute window
+    assert results(batcher.submit(["alone"], "o", later())) == [translate("alone", "o")]
+
+
+def test_while_a_batch_runs_the_next_one_waits_to_fill_up(make_batcher):
+    engine = FakeEngine()
+    batcher = make_batcher(engine, max_batch_size=3, max_wait_ms=600_000, workers=2)
+    hold_worker(batcher, engine)
+    futures = []
+    for text in ("x", "y", "z"):
+        futures += batcher.submit([text], "o", later())
+        # The free worker has taken it: without the window it would now decode it alone.
+        wait_until(lambda: batcher.depth == 0, what=f"{text!r} taken off the queue")
+    assert results(futures) == [translate(t, "o") for t in ("x", "y", "z")]
+    assert engine.calls_without_gate() == [(["x", "y", "z"], "o")]
+
+
+def test_idle_workers_do_not_split_one_request(make_batcher):
+    engine = FakeEngine()
+    batcher = make_batcher(engine, workers=2)
+    texts = [f"s{'x' * n}" for n in range(8)]
+    assert results(batcher.submit(texts, "o", later())) == [translate(t, "o") for t in texts]
+    assert engine.calls == [(texts, "o")]

@@ -1,8 +1,11 @@
 """The micro-batcher: worker threads run the engine on batches for every request thread.
 
 Request threads :meth:`MicroBatcher.submit` sentences and wait on the returned futures.
-A worker takes the first waiting item, then keeps collecting for at most
-``max_wait_ms`` or until ``max_batch_size`` items; it groups them by generation options,
+One worker at a time takes a batch off the queue: the first waiting item plus whatever
+else is queued, up to ``max_batch_size``. While another batch is being decoded it also
+waits up to ``max_wait_ms`` for more (the cores are busy anyway, and a fuller batch is
+cheaper per sentence); when the engine is idle it starts at once, so a lone request
+never waits for company that is not coming. It groups the batch by generation options,
 sorts each group by length (rows of similar length waste less padding) and makes one
 engine call per group. A failing call fails only the futures of that call, is logged with
 its exception, and the worker goes on. The queue is bounded: when it is full, ``submit``
@@ -64,7 +67,9 @@ class MicroBatcher:
         self.max_wait = max_wait_ms / 1000.0
         self._queue: queue.Queue = queue.Queue()  # bounded by submit, see below
         self.capacity = queue_size
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by submit() while it queues one request
+        self._take = threading.Lock()  # held by the worker taking a batch off the queue
+        self._running = 0  # batches being decoded
         self._closing = False
         self._threads = [
             threading.Thread(target=self._worker, name=f"{name}-{i}", daemon=True)
@@ -122,37 +127,53 @@ class MicroBatcher:
                 thread.join(None if end is None else max(0.0, end - time.monotonic()))
 
     def _collect(self, first: WorkItem) -> tuple[list[WorkItem], bool]:
-        batch, stop = [first], False
-        until = time.monotonic() + self.max_wait
+        """*first* plus queued items; True as the second value if the stop sentinel came."""
+        batch = [first]
+        if self._running and self._gather(batch, time.monotonic() + self.max_wait):
+            return batch, True
+        # submit() queues a request's sentences under this lock: take all of them or none,
+        # so that an idle second worker does not split a request into two batches.
+        with self._lock:
+            return batch, self._gather(batch, None)
+
+    def _gather(self, batch: list[WorkItem], until: float | None) -> bool:
+        """Append queued items until *batch* is full and, with *until*, until that time
+        (otherwise until the queue is empty); return True on the stop sentinel."""
         while len(batch) < self.max_batch_size:
-            remaining = until - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                if until is None:
+                    item = self._queue.get_nowait()
+                else:
+                    remaining = until - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    item = self._queue.get(timeout=remaining)
             except queue.Empty:
-                break
+                return False
             if item is _STOP:
-                stop = True
-                break
+                return True
             batch.append(item)
-        return batch, stop
+        return False
 
     def _worker(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            batch, stop = self._collect(item)
+            with self._take:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                batch, stop = self._collect(item)
+                with self._lock:
+                    self._running += 1
             try:
                 self._process(batch)
-            except BaseException:  # never let a bug kill the only worker silently
+            except BaseException:  # never let a bug kill a worker silently
                 logger.exception("batch bookkeeping failed")
                 for work in batch:
                     if not work.future.done():
                         work.future.set_exception(RuntimeError("batch failed"))
+            finally:
+                with self._lock:
+                    self._running -= 1
             if stop:
                 break
         logger.info(

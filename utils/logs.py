@@ -1,10 +1,18 @@
-"""Logging: one format, to stderr and to a size-rotated file under ``logs/``."""
+"""Logging: one format, to stderr and to a size-rotated file under ``logs/``.
+
+Request threads only put records on a queue; one writer thread formats them and does the
+I/O. Sixteen HTTP threads writing to the same two handlers otherwise queue up on the
+handlers' locks, and a slow stderr reader (a container's log driver) would stall requests.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import sys
-from logging.handlers import RotatingFileHandler
+import threading
+from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler
 from pathlib import Path
 from typing import TextIO
 
@@ -27,22 +35,71 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _Writer:
+    """The queue's one writer thread, replaced when logging is configured again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listener: QueueListener | None = None
+
+    def start(self, outputs: list[logging.Handler]) -> None:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        front = QueueHandler(records)
+        setattr(front, _MARK, True)
+        with self._lock:
+            self._stop()
+            logging.getLogger().addHandler(front)
+            self._listener = QueueListener(records, *outputs)
+            self._listener.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                self._listener.stop()  # drains the queue, then joins the thread
+                self._listener.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        # Detach our queue handler first: later records reach Python's last-resort
+        # stderr handler instead of a queue nobody reads.
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
+            root.removeHandler(handler)
+        if self._listener is not None:
+            self._listener.stop()
+            for handler in self._listener.handlers:
+                handler.close()
+            self._listener = None
+
+
+_WRITER = _Writer()
+
+
 def configure_logging(level: str, log_dir: Path, max_bytes: int, backups: int) -> Path:
     """Send every logger's records to stderr and ``<log_dir>/translator.log``."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
-        root.removeHandler(handler)
-        handler.close()
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "translator.log"
     formatter = logging.Formatter(FORMAT)
-    handlers: list[logging.Handler] = [
+    outputs: list[logging.Handler] = [
         _StderrHandler(),
         RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"),
     ]
-    for handler in handlers:
+    for handler in outputs:
         handler.setFormatter(formatter)
-        setattr(handler, _MARK, True)
-        root.addHandler(handler)
-    root.setLevel(level)
+    _WRITER.start(outputs)
+    logging.getLogger().setLevel(level)
     return path
+
+
+def flush_logging() -> None:
+    """Return once every record logged so far has been written."""
+    _WRITER.flush()
+
+
+@atexit.register
+def stop_logging() -> None:
+    """Write out what is queued, stop the writer thread and close the log file."""
+    _WRITER.stop()
