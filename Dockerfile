@@ -52,6 +52,7 @@ COPY --from=model --chown=translator:translator /model /app/models/served
 RUN mkdir -p /app/logs && chown translator:translator /app/logs
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    ORT_DISABLE_TELEMETRY=1 \
     TRANSLATOR_MODEL_DIR=/app/models/served \
     TRANSLATOR_LOG_DIR=/app/logs
 USER translator

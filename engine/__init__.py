@@ -10,6 +10,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# onnxruntime >= 1.29 uploads usage telemetry from Linux by default and keeps a device id
+# under ~/.cache. A self-hosted service must not phone home; the switch is read once, when
+# onnxruntime is first imported (by engine.runtime below), so it is set before that. An
+# operator who sets ORT_DISABLE_TELEMETRY explicitly keeps their value.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 from engine.model_dir import ModelDir, ModelLoadError
 from engine.runtime import Runtime
 from engine.search import SearchLimits, beam, greedy

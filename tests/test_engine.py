@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from engine import Engine, GenerationOptions, ModelDir, ModelLoadError
 from toolchain.tiny import LEXICON, corpus
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +164,18 @@ def test_session_options_control_thread_spinning(spinning, entry):
     options = session_options(2, 1, spinning)
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == entry
     assert options.intra_op_num_threads == 2
+
+
+def test_onnxruntime_telemetry_is_off_before_it_is_imported(tmp_path):
+    """No upload and no device id under ~/.cache: the switch must precede the import."""
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    code = (
+        "import os, engine, onnxruntime; "
+        "print(os.environ['ORT_DISABLE_TELEMETRY'], 'onnxruntime' in __import__('sys').modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["1", "True"]
+    assert list(tmp_path.rglob("*")) == []  # nothing written: no cache, no device id
