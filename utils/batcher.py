@@ -47,7 +47,7 @@ _STOP = object()  # sentinel, one per worker: wakes it and says the queue has be
 
 
 class MicroBatcher:
-    """Collect sentences from many threads into batched engine calls on one thread."""
+    """Collect sentences from many threads into batched engine calls on worker threads."""
 
     def __init__(
         self,
@@ -131,8 +131,8 @@ class MicroBatcher:
         batch = [first]
         if self._running and self._gather(batch, time.monotonic() + self.max_wait):
             return batch, True
-        # submit() queues a request's sentences under this lock: take all of them or none,
-        # so that an idle second worker does not split a request into two batches.
+        # submit() queues a request's sentences under this lock, so draining under it takes
+        # all of a request or none of it, never the first half of one still being queued.
         with self._lock:
             return batch, self._gather(batch, None)
 
