@@ -2,8 +2,9 @@
 
 One worker process with many threads (gthread): the model is loaded once, its batch
 workers merge the requests of all HTTP threads into batches, and ONNX Runtime decides
-how the cores are used. Several processes would each hold a model copy
-and fight over the same cores; scale out with more replicas instead.
+how the cores are used. ``--workers N`` runs N processes: faster on small models, but
+each holds its own model copy, cache and metrics (README, "Why one gunicorn process");
+under Kubernetes, scale out with more replicas instead.
 """
 
 import os
