@@ -30,7 +30,7 @@ RUN set -eux; \
         # The CPU build of torch: PyPI's default wheel drags in CUDA (several GB).
         /opt/tools/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0; \
         /opt/tools/bin/pip install -r requirements-tools.txt; \
-        /opt/tools/bin/python scripts/export_model.py "$MODEL" --out /model \
+        /opt/tools/bin/python -m toolchain.export_cli "$MODEL" --out /model \
             --preprocess "$MODEL_PREPROCESS" --quantize-for avx2; \
     fi
 
@@ -41,11 +41,12 @@ LABEL org.opencontainers.image.title="zh-en-translator" \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin translator
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=translator:translator app.py translator.py gunicorn.conf.py ./
-COPY --chown=translator:translator engine/ engine/
-COPY --chown=translator:translator routes/ routes/
-COPY --chown=translator:translator utils/ utils/
+COPY --chown=translator:translator app.py translator.py cli.py gunicorn.conf.py ./
 COPY --chown=translator:translator config/ config/
+COPY --chown=translator:translator text/ text/
+COPY --chown=translator:translator engine/ engine/
+COPY --chown=translator:translator serving/ serving/
+COPY --chown=translator:translator web/ web/
 COPY --chown=translator:translator templates/ templates/
 COPY --chown=translator:translator static/ static/
 COPY --from=model --chown=translator:translator /model /app/models/served

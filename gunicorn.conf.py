@@ -9,7 +9,7 @@ under Kubernetes, scale out with more replicas instead.
 
 import os
 
-from utils.settings import SettingsError, load_settings
+from config import SettingsError, load_settings
 
 try:
     _settings = load_settings()

@@ -12,14 +12,15 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-import onnxruntime as ort
 
-from engine.model_dir import ModelDir, ModelLoadError
+from engine import contract as graph
+from engine._ort import ort
+from engine.contract import ModelLoadError
+from engine.model_dir import ModelDir
 
 logger = logging.getLogger(__name__)
 
 _NEG = np.float32(-1e9)
-_DECODER_INPUTS = {"input_ids", "position", "seqlens_k", "total_length", "cross_mask", "top_k"}
 
 
 def session_options(
@@ -48,30 +49,30 @@ class Runtime:
         options = session_options(intra_threads, inter_threads, spinning)
         providers = ["CPUExecutionProvider"]
         self.encoder = ort.InferenceSession(
-            str(model.graph("encoder.onnx")), options, providers=providers
+            str(model.graph(graph.ENCODER)), options, providers=providers
         )
         self.decoder = ort.InferenceSession(
-            str(model.graph("decoder.onnx")), options, providers=providers
+            str(model.graph(graph.DECODER)), options, providers=providers
         )
-        arch = model.manifest["architecture"]
-        self.layers = int(arch["decoder_layers"])
-        self.heads = int(arch["heads"])
-        self.head_dim = int(arch["d_model"]) // self.heads
-        self.max_positions = int(arch["max_positions"])
+        arch = model.manifest.architecture
+        self.layers = arch.decoder_layers
+        self.heads = arch.heads
+        self.head_dim = arch.d_model // self.heads
+        self.max_positions = arch.max_positions
         # float32 key and value of every decoder layer, for one row and one position
         self.cache_bytes_per_position = self.layers * 2 * self.heads * self.head_dim * 4
         self._check_decoder_inputs()
         self._cross_names = [o.name for o in self.encoder.get_outputs()]
-        self._past_names = [f"past_{kv}_{i}" for i in range(self.layers) for kv in ("k", "v")]
-        self._present_names = [f"present_{kv}_{i}" for i in range(self.layers) for kv in ("k", "v")]
+        self._past_names = graph.past_names(self.layers)
+        self._present_names = graph.present_names(self.layers)
 
     def _check_decoder_inputs(self) -> None:
         names = {i.name for i in self.decoder.get_inputs()}
-        missing = sorted(_DECODER_INPUTS - names)
+        missing = sorted(graph.DECODER_INPUTS - names)
         if missing:
             raise ModelLoadError(
                 f"decoder.onnx lacks inputs {', '.join(missing)}: it was exported by another "
-                "version of this project; re-export it with scripts/export_model.py"
+                "version of this project; re-export it with `zh-en-translator export`"
             )
 
     def start(
@@ -84,7 +85,7 @@ class Runtime:
         for row, seq in enumerate(batch):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-        cross = self.encoder.run(None, {"input_ids": ids, "attention_mask": mask})
+        cross = self.encoder.run(None, {graph.INPUT_IDS: ids, graph.ATTENTION_MASK: mask})
         cross_mask = np.where(mask[:, None, None, :] == 1, np.float32(0), _NEG).astype(np.float32)
         if expand > 1:
             cross = [np.repeat(c, expand, axis=0) for c in cross]
@@ -120,9 +121,9 @@ class DecoderState:
         self._position = np.zeros(1, np.int64)
         self._total_length = np.zeros((), np.int32)
         self._top_k = np.zeros(1, np.int64)
-        self._bind(self._position, "position")
-        self._bind(self._total_length, "total_length")
-        self._bind(self._top_k, "top_k")
+        self._bind(self._position, graph.POSITION)
+        self._bind(self._total_length, graph.TOTAL_LENGTH)
+        self._bind(self._top_k, graph.TOP_K)
         self._bind_cross()
         self._bind_cache()
         self._bind_rows()
@@ -133,7 +134,7 @@ class DecoderState:
         bind(name, "cpu", 0, array.dtype, array.shape, array.ctypes.data)
 
     def _bind_cross(self) -> None:
-        self._binding.bind_cpu_input("cross_mask", self._cross_mask)
+        self._binding.bind_cpu_input(graph.CROSS_MASK, self._cross_mask)
         for name, value in zip(self.rt._cross_names, self._cross, strict=True):
             self._binding.bind_cpu_input(name, value)
 
@@ -148,8 +149,8 @@ class DecoderState:
         """(Re)bind the per-row step inputs; the outputs follow on the next step."""
         self._input_ids = np.zeros((self.rows, 1), np.int64)
         self._seqlens_k = np.zeros(self.rows, np.int32)
-        self._bind(self._input_ids, "input_ids")
-        self._bind(self._seqlens_k, "seqlens_k")
+        self._bind(self._input_ids, graph.INPUT_IDS)
+        self._bind(self._seqlens_k, graph.SEQLENS_K)
         self._outputs: tuple[np.ndarray, np.ndarray] | None = None
 
     def _bind_outputs(self, top_k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +160,8 @@ class DecoderState:
                 np.empty((self.rows, top_k), np.float32),
                 np.empty((self.rows, top_k), np.int64),
             )
-            self._bind(outputs[0], "log_probs", output=True)
-            self._bind(outputs[1], "token_ids", output=True)
+            self._bind(outputs[0], graph.LOG_PROBS, output=True)
+            self._bind(outputs[1], graph.TOKEN_IDS, output=True)
             self._top_k[0] = top_k
             self._outputs = outputs
         return outputs

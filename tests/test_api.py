@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 import pytest
+from fakes import Gate
 from helpers import wait_until
 
 from app import create_app
-from translator import Translator
-from utils.logs import flush_logging
-from utils.settings import load_settings
+from web.logs import flush_logging
+
+
+@pytest.fixture
+def make_app(settings_overrides, engines):
+    """Build an app with extra settings on the fake engine; close it afterwards."""
+    made = []
+
+    def build(**overrides):
+        application = create_app(
+            {**settings_overrides, **overrides, "TESTING": True}, engine_factory=engines
+        )
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        application.extensions["registry"].close()
 
 
 def _error(response) -> dict:
@@ -50,7 +67,7 @@ def test_beam_option_accepted(client):
 
 
 def test_cache_control_no_cache_bypasses_the_cache(app, client):
-    cache = app.extensions["translator"].cache
+    cache = app.extensions["registry"].default.cache
     client.post("/translate", json={"text": "他我你。"})
     hits = cache.stats()["hits"]
     response = client.post(
@@ -104,28 +121,21 @@ def test_too_many_items_is_413(client, app):
     assert _error(response)["code"] == "payload_too_large"
 
 
-def test_body_over_byte_limit_is_413(settings_overrides):
-    app = create_app({**settings_overrides, "max_body_bytes": 2048, "TESTING": True})
-    try:
-        response = app.test_client().post("/translate", json={"text": "a" * 5000})
-        assert response.status_code == 413
-        assert _error(response)["code"] == "payload_too_large"
-    finally:
-        app.extensions["translator"].close()
+def test_body_over_byte_limit_is_413(make_app):
+    app = make_app(max_body_bytes=2048)
+    response = app.test_client().post("/translate", json={"text": "a" * 5000})
+    assert response.status_code == 413
+    assert _error(response)["code"] == "payload_too_large"
 
 
-def test_blocked_content_is_422(settings_overrides):
-    app = create_app({**settings_overrides, "blocked_words": ["secret"], "TESTING": True})
-    translator = app.extensions["translator"]
-    assert translator.wait_ready(60)
-    try:
-        response = app.test_client().post("/translate", json={"text": "top secret 文件"})
-        # The no-Chinese shortcut does not apply here: the text has Chinese, the output
-        # keeps the Latin span "top secret" verbatim, so the policy must fire.
-        assert response.status_code == 422
-        assert _error(response)["code"] == "blocked_content"
-    finally:
-        translator.close()
+def test_blocked_content_is_422(make_app):
+    app = make_app(blocked_words=["secret"])
+    assert app.extensions["registry"].wait_ready(60)
+    response = app.test_client().post("/translate", json={"text": "top secret 文件"})
+    # The no-Chinese shortcut does not apply here: the text has Chinese, the output
+    # keeps the Latin span "top secret" verbatim, so the policy must fire.
+    assert response.status_code == 422
+    assert _error(response)["code"] == "blocked_content"
 
 
 def test_wrong_method_and_unknown_path_get_the_envelope(client):
@@ -139,35 +149,12 @@ def test_wrong_method_and_unknown_path_get_the_envelope(client):
     assert response.headers["Content-Type"].startswith("application/json")
 
 
-class _Gate:
-    """An engine stand-in whose calls block until released (for 503 and 504 cases)."""
-
-    def __init__(self, engine) -> None:
-        self.engine = engine
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def translate(self, texts, options):
-        self.entered.set()
-        assert self.release.wait(30)
-        return self.engine.translate(texts, options)
-
-
-def _gated(app) -> _Gate:
-    translator = app.extensions["translator"]
-    gate = _Gate(translator.engine)
-    translator._run_batch = gate.translate
-    translator.batcher._run_batch = gate.translate
-    return gate
-
-
-def test_queue_full_is_503_with_retry_after(settings_overrides):
+def test_queue_full_is_503_with_retry_after(make_app, engines):
     # One batch worker: held at the gate, it leaves the second request in the queue.
-    overrides = {"queue_size": 1, "cache_size": 0, "batch_workers": 1, "TESTING": True}
-    app = create_app({**settings_overrides, **overrides})
-    translator = app.extensions["translator"]
+    app = make_app(queue_size=1, cache_size=0, batch_workers=1)
+    translator = app.extensions["registry"].default
     assert translator.wait_ready(60)
-    gate = _gated(app)
+    gate = Gate(engines.engine)
     client = app.test_client()
     try:
         first = threading.Thread(
@@ -179,7 +166,7 @@ def test_queue_full_is_503_with_retry_after(settings_overrides):
             target=client.post, args=("/translate",), kwargs={"json": {"text": "你。"}}
         )
         second.start()
-        wait_until(lambda: translator.batcher.depth >= 1, what="second request queued")
+        wait_until(lambda: translator.queue_depth >= 1, what="second request queued")
         response = client.post("/translate", json={"text": "他。"})
         assert response.status_code == 503
         assert _error(response)["code"] == "queue_full"
@@ -188,28 +175,25 @@ def test_queue_full_is_503_with_retry_after(settings_overrides):
         gate.release.set()
         first.join(10)
         second.join(10)
-        translator.close()
 
 
-def test_deadline_is_504(settings_overrides):
-    app = create_app({**settings_overrides, "request_timeout_s": 0.2, "TESTING": True})
-    translator = app.extensions["translator"]
-    assert translator.wait_ready(60)
-    gate = _gated(app)
+def test_deadline_is_504(make_app, engines):
+    app = make_app(request_timeout_s=0.2)
+    assert app.extensions["registry"].wait_ready(60)
+    gate = Gate(engines.engine)
     try:
         response = app.test_client().post("/translate", json={"text": "我你。"})
         assert response.status_code == 504
         assert _error(response)["code"] == "deadline_exceeded"
     finally:
         gate.release.set()
-        translator.close()
 
 
 def test_unexpected_error_is_500_generic_and_logged(client, app, monkeypatch, caplog):
     def explode(*args, **kwargs):
         raise KeyError("internal detail 42")
 
-    monkeypatch.setattr(app.extensions["translator"], "translate", explode)
+    monkeypatch.setattr(app.extensions["registry"].default, "translate", explode)
     with caplog.at_level(logging.ERROR):
         response = client.post("/translate", json={"text": "我。"})
     assert response.status_code == 500
@@ -219,18 +203,17 @@ def test_unexpected_error_is_500_generic_and_logged(client, app, monkeypatch, ca
     assert "internal detail 42" in caplog.text
 
 
-def test_engine_failure_is_500_and_service_keeps_working(client, app, monkeypatch):
-    translator = app.extensions["translator"]
-    real = translator.batcher._run_batch
+def test_engine_failure_is_500_and_service_keeps_working(client, engines):
+    engine = engines.engine
     calls = []
 
     def fail_once(texts, options):
         calls.append(texts)
         if len(calls) == 1:
             raise RuntimeError("engine exploded")
-        return real(texts, options)
+        return engine.code(texts, options)
 
-    monkeypatch.setattr(translator.batcher, "_run_batch", fail_once)
+    engine.respond = fail_once
     response = client.post("/translate", json={"text": "他们。"})
     assert response.status_code == 500
     assert _error(response)["code"] == "translation_failed"
@@ -274,22 +257,13 @@ def test_healthz_fields(client):
     assert body["status"] == "ok"
     assert body["memory_usage"]["rss_bytes"] > 10_000_000
     assert 0 <= body["memory_usage"]["host_percent"] <= 100
-    assert body["model"] == "tiny-test"
+    assert body["model"] == "fake-zh-en"
+    assert body["directions"]["zh-en"]["model_status"] == "ready"
 
 
-def test_readyz_before_and_after_loading(settings_overrides):
-    release = threading.Event()
-    settings = load_settings({**settings_overrides})
-
-    def slow_factory(s):
-        assert release.wait(30)
-        from translator import _load_engine
-
-        return _load_engine(s)
-
-    translator = Translator(settings, engine_factory=slow_factory)
-    translator.start(background=True)
-    app = create_app({**settings_overrides, "TESTING": True}, translator=translator)
+def test_readyz_before_and_after_loading(make_app, engines):
+    engines.gate = threading.Event()  # the model loads only once the gate opens
+    app = make_app()
     client = app.test_client()
     try:
         response = client.get("/readyz")
@@ -298,17 +272,19 @@ def test_readyz_before_and_after_loading(settings_overrides):
         assert client.get("/healthz").status_code == 200  # loading is alive, not dead
         blocked = client.post("/translate", json={"text": "我。"})
         assert blocked.status_code == 503 and "Retry-After" in blocked.headers
-        release.set()
-        assert translator.wait_ready(60)
+        engines.gate.set()
+        assert app.extensions["registry"].wait_ready(60)
         assert client.get("/readyz").status_code == 200
     finally:
-        release.set()
-        translator.close()
+        engines.gate.set()
 
 
-def test_probes_report_a_dead_worker(client, app):
-    translator = app.extensions["translator"]
-    translator.batcher.shutdown(wait=True)  # the worker thread is gone
+def test_probes_report_a_dead_worker(client, app, monkeypatch):
+    translator = app.extensions["registry"].default
+    health = translator.health()
+    # What the translator reports once a batch worker thread is gone.
+    monkeypatch.setattr(translator, "health", lambda: replace(health, worker_alive=False))
+    monkeypatch.setattr(type(translator), "ready", property(lambda self: False))
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 503
     assert client.get("/healthz").get_json()["status"] == "unhealthy"
@@ -318,8 +294,8 @@ def test_failed_model_load_is_reported(settings_overrides, tmp_path):
     app = create_app(
         {**settings_overrides, "model_dir": str(tmp_path / "missing"), "TESTING": True}
     )
-    translator = app.extensions["translator"]
-    assert translator.wait_ready(10) is False
+    registry = app.extensions["registry"]
+    assert registry.wait_ready(10) is False
     client = app.test_client()
     response = client.post("/translate", json={"text": "我。"})
     assert response.status_code == 503

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from helpers import wait_until
 
-from utils.batcher import MicroBatcher
-from utils.errors import DeadlineExceeded, NotReady, QueueFull
+from serving.batcher import MicroBatcher
+from serving.errors import DeadlineExceeded, NotReady, QueueFull
 
 TIMEOUT = 10  # seconds; only reached when something is broken
 GATE = "<gate>"

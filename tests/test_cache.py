@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from engine import GenerationOptions
-from utils.cache import TranslationCache
+from serving.cache import TranslationCache
 
 DEFAULT = GenerationOptions()
 

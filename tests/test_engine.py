@@ -110,7 +110,7 @@ def test_fp32_requires_fp32_graphs(tiny_model_dir, tmp_path):
 
 
 def test_calls_are_split_to_bound_rows(fp32_engine, monkeypatch):
-    import engine as engine_module
+    import engine.generate as engine_module
 
     monkeypatch.setattr(engine_module, "MAX_ROWS", 8)
     rows = []
@@ -130,7 +130,7 @@ def test_calls_are_split_to_bound_rows(fp32_engine, monkeypatch):
 
 
 def test_calls_are_split_to_bound_cache_memory(fp32_engine, monkeypatch):
-    import engine as engine_module
+    import engine.generate as engine_module
 
     rt = fp32_engine.runtime
     budget_cells = 400  # rows x cache positions

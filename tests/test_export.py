@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import onnx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import export_model  # noqa: E402
-
-from engine import Engine, ModelDir  # noqa: E402
+from engine import Engine, ModelDir, read_manifest
+from engine.contract import FORMAT_VERSION, file_digests, sha256_file
+from toolchain import export_cli as export_model
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +54,24 @@ def test_directory_layout_and_manifest(exported):
     assert {"per_channel", "reduce_range", "weight_type", "cpu_flags"} <= set(quant)
     assert manifest["sizes"]["total_int8_dir"] > 0
     assert manifest["source_preprocessing"] == ["opus_punct"]
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert (manifest["source_lang"], manifest["target_lang"]) == ("zh", "en")
+
+
+def test_manifest_records_every_served_files_sha256(exported):
+    files = read_manifest(exported).files
+    assert set(files) == {
+        "encoder.onnx",
+        "decoder.onnx",
+        "source.spm",
+        "target.spm",
+        "vocab.json",
+        "vocab_rows.json",
+        "fp32/encoder.onnx",
+        "fp32/decoder.onnx",
+    }
+    assert files == file_digests(exported)
+    assert files["decoder.onnx"] == sha256_file(exported / "decoder.onnx")
 
 
 def test_verification_numbers_recorded(exported):

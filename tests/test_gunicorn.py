@@ -125,7 +125,7 @@ def test_loadtest_script_reports_every_phase(server, tmp_path):
     args = ["--url", base, "--pairs", str(pairs), "--concurrency", "1,4"]
     args += ["--requests", "10", "--warm-requests", "20", "--time-limit", "30", "--rounds", "1"]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "loadtest.py"), *args],
+        [sys.executable, "-m", "toolchain.loadtest", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -146,5 +146,5 @@ def test_sigterm_drains_and_exits(server):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
     log = (logs / "translator.log").read_text(encoding="utf-8")
-    assert "batch worker batcher-0 stopped" in log
-    assert "batch worker batcher-1 stopped" in log
+    assert "batch worker batcher-zh-en-0 stopped" in log
+    assert "batch worker batcher-zh-en-1 stopped" in log

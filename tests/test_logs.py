@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from utils.logs import configure_logging, flush_logging, stop_logging
+from web.logs import configure_logging, flush_logging, stop_logging
 
 
 @pytest.fixture

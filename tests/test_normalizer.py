@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from utils.normalizer import KNOWN_STEPS, SourcePreprocessor, clean_input, opus_punct
+from text.normalize import KNOWN_STEPS, SourcePreprocessor, clean_input, opus_punct
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from utils.normalizer import opus_punct
-from utils.placeholders import (
+from text.normalize import opus_punct
+from text.spans import (
     MAX_PLACEHOLDERS,
     PLACEHOLDERS,
     Protected,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from utils.errors import BlockedContent
-from utils.postprocess import BlockedWords, capitalize_first, mirror_final_punctuation, strip_debris
+from serving.errors import BlockedContent
+from serving.policy import BlockedWords
+from text.languages import CHINESE
+from text.postprocess import capitalize_first, mirror_final_punctuation, strip_debris
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,19 @@ def test_blocked_words(words, text, blocked):
         assert text not in info.value.message  # the message does not echo the content
     else:
         assert policy.check(text) == text
+
+
+@pytest.mark.parametrize(
+    ("translation", "source", "expected"),
+    [
+        ("我明天来", "I will come tomorrow.", "我明天来。"),
+        ("你好吗", "How are you?", "你好吗？"),
+        ("太好了！", "Great!", "太好了！"),
+        ("等一下", "Wait...", "等一下……"),
+        ("立即购买", "Buy now", "立即购买"),
+        ("他说“好”", 'He said "OK."', "他说“好。”"),
+        ("你好。", "Hello!", "你好！"),
+    ],
+)
+def test_mirror_final_punctuation_into_chinese(translation, source, expected):
+    assert mirror_final_punctuation(translation, source, CHINESE) == expected

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from utils.segmenter import Document, Piece, fit_to_model, has_chinese, segment, split_long
+from text.languages import CHINESE
+from text.segment import Document, Piece, fit_to_model, segment, split_long
 
 
 def texts(doc: Document) -> list[str]:
@@ -164,7 +165,7 @@ def test_url_followed_by_sentence_end_still_ends_the_sentence():
     ],
 )
 def test_has_chinese(text, expected):
-    assert has_chinese(text) is expected
+    assert CHINESE.has_script(text) is expected
 
 
 # --- cutting long sentences ----------------------------------------------------------
@@ -254,3 +255,9 @@ def test_fit_to_model_marks_continuation_pieces():
 def test_fit_to_model_leaves_short_pieces_alone():
     doc = segment("一。二。")
     assert fit_to_model(doc, len, 100) == doc
+
+
+def test_join_for_a_chinese_target_drops_spaces_between_sentences_of_a_line():
+    doc = segment("I came. I saw.\n  I won.")
+    joined = doc.join(["我来了。", "我看见了。", "我赢了。"], "", keep_inline_gaps=False)
+    assert joined == "我来了。我看见了。\n  我赢了。"

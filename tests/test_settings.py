@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from utils.settings import DEFAULT_FILE, ROOT, Settings, SettingsError, load_settings
+from config.settings import DEFAULT_FILE, ROOT, Settings, SettingsError, load_settings
 
 DEFAULTS = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
 

@@ -1,4 +1,4 @@
-"""The translator pipeline with the real tiny model: structure, spans, cache, limits."""
+"""The translator pipeline on a fake engine: structure, spans, cache, limits, fallbacks."""
 
 from __future__ import annotations
 
@@ -9,23 +9,36 @@ import threading
 from pathlib import Path
 
 import pytest
+from fakes import FakeEngine, FakeEngines
 
+from config import load_settings
 from engine import GenerationOptions
-from translator import Translator
-from utils.errors import BlockedContent, DeadlineExceeded, NotReady
-from utils.placeholders import find_spans
-from utils.settings import load_settings
+from serving import Status, Translator
+from serving.errors import BlockedContent, DeadlineExceeded, NotReady
+from text.spans import find_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def translator(settings_overrides):
-    instance = Translator(load_settings(settings_overrides, environ={}))
+def _start(settings_overrides: dict, engines: FakeEngines, **overrides: object) -> Translator:
+    settings = load_settings({**settings_overrides, **overrides}, environ={})
+    instance = Translator(settings, engine_factory=engines)
     instance.start(background=False)
     assert instance.ready, instance.error
+    return instance
+
+
+@pytest.fixture
+def translator(settings_overrides, engines):
+    instance = _start(settings_overrides, engines)
     yield instance
     instance.close()
+
+
+@pytest.fixture
+def engine(translator, engines) -> FakeEngine:
+    engines.engine.calls.clear()  # forget the warm-up
+    return engines.engine
 
 
 def one(translator: Translator, text: str, **options) -> str:
@@ -34,24 +47,30 @@ def one(translator: Translator, text: str, **options) -> str:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n", "\t \n"])
-def test_empty_or_whitespace_gives_empty(translator, text, monkeypatch):
-    monkeypatch.setattr(translator.batcher, "submit", lambda *a: pytest.fail("model touched"))
+def test_empty_or_whitespace_gives_empty(translator, engine, text):
     assert one(translator, text) == ""
+    assert engine.calls == []
 
 
 @pytest.mark.parametrize("text", ["Hello, world.", "12345", "😀🎉", "iPhone 15 Pro — 256GB"])
-def test_text_without_chinese_comes_back_unchanged(translator, text, monkeypatch):
-    monkeypatch.setattr(translator.batcher, "submit", lambda *a: pytest.fail("model touched"))
+def test_text_without_chinese_comes_back_unchanged(translator, engine, text):
     assert one(translator, text) == text
+    assert engine.calls == []
+
+
+def test_warm_up_runs_the_source_languages_sentence(settings_overrides, engines):
+    instance = _start(settings_overrides, engines)
+    try:
+        assert engines.engine.sentences_seen == ["你好，世界。"]
+        assert instance.status is Status.READY
+    finally:
+        instance.close()
 
 
 def test_paragraphs_and_line_breaks_survive(translator):
     text = "我你。他她。\n\n  买卖！\n钱元？\n"
     result = one(translator, text)
-    assert result.count("\n") == text.count("\n")
-    lines = result.split("\n")
-    assert lines[1] == "" and lines[2].startswith("  ") and lines[-1] == ""
-    assert lines[2].rstrip().endswith("!") and lines[3].endswith("?")
+    assert result == "I you. He she.\n\n  Buy sell!\nMoney yuan?\n"
 
 
 def test_every_sentence_of_a_long_text_is_translated(translator):
@@ -59,20 +78,19 @@ def test_every_sentence_of_a_long_text_is_translated(translator):
     result, stats = translator.translate(["".join(sentences)])
     assert stats.sentences == 300
     # One English sentence per Chinese one, each ending with the mirrored full stop.
-    assert result[0].count(".") >= 300
+    assert result[0].count(".") == 300
 
 
-def test_over_long_sentence_is_cut_not_truncated(settings_overrides):
-    settings = load_settings({**settings_overrides, "max_sentence_tokens": 8}, environ={})
-    instance = Translator(settings)
-    instance.start(background=False)
+def test_over_long_sentence_is_cut_not_truncated(settings_overrides, engines):
+    instance = _start(settings_overrides, engines, max_sentence_tokens=8)
     try:
+        engines.engine.calls.clear()
         text = "我你他她们是的了在有不这个人来到说要会就去好吗很大小中国家学生天时年月日。"
-        doc = instance._prepare(text)
-        assert len(doc.pieces) > 3
-        assert "".join(p.text for p in doc.pieces) == text
-        assert all(instance.engine.count_tokens(p.text) <= 8 for p in doc.pieces)
         assert one(instance, text)
+        seen = engines.engine.sentences_seen
+        assert len(seen) > 3
+        assert sorted("".join(seen)) == sorted(text)  # the batcher orders rows by length
+        assert all(engines.engine.count_tokens(part) <= 8 for part in seen)
     finally:
         instance.close()
 
@@ -89,10 +107,11 @@ def test_over_long_sentence_is_cut_not_truncated(settings_overrides):
         "１２３号房间。",
     ],
 )
-def test_latin_and_digit_spans_survive_verbatim(translator, text):
+def test_latin_and_digit_spans_survive_verbatim(translator, engine, text):
     result = one(translator, text)
     for a, b in find_spans(text):
         assert text[a:b] in result, (text[a:b], result)
+    assert not any(any(a.isascii() and a.isalnum() for a in s) for s in engine.sentences_seen)
 
 
 def test_more_spans_than_placeholders_all_survive(translator):
@@ -118,62 +137,71 @@ def test_use_cache_false_neither_reads_nor_fills_the_cache(translator):
     assert translator.translate(["我他你。"])[1].cache_hits == 1
 
 
-def test_cache_key_ignores_span_values(translator, monkeypatch):
+def test_cache_key_ignores_span_values(translator, engine):
     # A model that copies its placeholder, as the demo model is trained to.
-    monkeypatch.setattr(
-        translator.batcher, "_run_batch", lambda texts, options: ["over \ue000 yuan" for _ in texts]
-    )
+    engine.respond = lambda texts, options: ["over \ue000 yuan" for _ in texts]
     first, _ = translator.translate(["满99元。"])
     second, stats = translator.translate(["满199元。"])
     assert stats.cache_hits == 1  # same masked sentence, the new number restored into it
     assert first == ["Over 99 yuan."] and second == ["Over 199 yuan."]
 
 
-def test_lost_placeholder_falls_back_and_is_not_cached(translator, monkeypatch):
-    calls = []
-
-    def forgetful(texts, options):
-        calls.append(options.beam_size)
-        return ["free shipping" for _ in texts]  # the placeholder is gone
-
-    monkeypatch.setattr(translator.batcher, "_run_batch", forgetful)
-    result, _ = translator.translate(["满99元。"])
+def test_lost_placeholder_falls_back_and_is_not_cached(translator, engine):
+    engine.respond = lambda texts, options: ["free shipping" for _ in texts]  # no placeholder
+    result, stats = translator.translate(["满99元。"])
     assert "99" in result[0]
-    assert 4 in calls  # retried with beam search before splitting around the span
+    beams = [options.beam_size for _, options in engine.calls]
+    assert beams[:2] == [1, 4]  # retried with beam search before splitting around the span
+    assert stats.fallbacks == 1
     assert len(translator.cache) == 0
 
 
-def test_duplicate_sentences_in_one_request_run_once(translator, monkeypatch):
-    seen = []
-    real = translator.batcher.submit
-    monkeypatch.setattr(
-        translator.batcher, "submit", lambda texts, *a: seen.append(list(texts)) or real(texts, *a)
-    )
-    translator.translate(["好。好。好。", "好。"])
-    assert sum(len(t) for t in seen) == 1
-
-
-def test_blocked_words_raise(settings_overrides):
-    settings = load_settings({**settings_overrides, "blocked_words": ["XL"]}, environ={})
-    instance = Translator(settings)
-    instance.start(background=False)
+def test_fallback_keeps_the_callers_options_within_max_beam(settings_overrides, engines):
+    instance = _start(settings_overrides, engines, max_beam_size=2, default_beam_size=1)
     try:
-        with pytest.raises(BlockedContent):
-            instance.translate(["尺码XL。"])
-        assert instance.translate(["尺码。"])[0]
+        engine = engines.engine
+        engine.calls.clear()
+        engine.respond = lambda texts, options: ["lost" for _ in texts]
+        options = GenerationOptions(beam_size=1, length_extra=3)
+        instance.translate(["满99元。"], options)
+        retry = engine.calls[1][1]
+        assert retry.beam_size == 2 and retry.length_extra == 3
     finally:
         instance.close()
 
 
-def test_deadline_exceeded_cancels_waiting_work(translator, monkeypatch):
-    real = translator.engine.translate
+def test_default_beam_comes_from_the_settings(settings_overrides, engines):
+    instance = _start(settings_overrides, engines, default_beam_size=3)
+    try:
+        instance.translate(["我。"])
+        assert {options.beam_size for _, options in engines.engine.calls} == {3}
+    finally:
+        instance.close()
+
+
+def test_duplicate_sentences_in_one_request_run_once(translator, engine):
+    translator.translate(["好。好。好。", "好。"])
+    assert engine.sentences_seen == ["好。"]
+
+
+def test_blocked_words_raise(settings_overrides, engines):
+    instance = _start(settings_overrides, engines, blocked_words=["XL"])
+    try:
+        with pytest.raises(BlockedContent):
+            instance.translate(["大XL。"])
+        assert instance.translate(["大。"])[0] == ["Big."]
+    finally:
+        instance.close()
+
+
+def test_deadline_exceeded_cancels_waiting_work(translator, engine):
     release = threading.Event()
 
     def stuck(texts, options):
         release.wait(10)  # an engine slower than the request deadline
-        return real(texts, options)
+        return engine.code(texts, options)
 
-    monkeypatch.setattr(translator.engine, "translate", stuck)
+    engine.respond = stuck
     try:
         with pytest.raises(DeadlineExceeded):
             translator.translate(["我。", "你。"], timeout=0.05)
@@ -181,10 +209,26 @@ def test_deadline_exceeded_cancels_waiting_work(translator, monkeypatch):
         release.set()
 
 
-def test_not_ready_before_start(settings_overrides):
-    instance = Translator(load_settings(settings_overrides, environ={}))
+def test_not_ready_before_start(settings_overrides, engines):
+    instance = Translator(load_settings(settings_overrides, environ={}), engine_factory=engines)
     with pytest.raises(NotReady):
         instance.translate(["我。"])
+    assert instance.status is Status.STARTING
+
+
+def test_health_reports_status_queue_and_cache(translator):
+    translator.translate(["我。"])
+    health = translator.health()
+    assert health.status is Status.READY and health.alive
+    assert health.direction == "zh-en" and health.model == "fake-zh-en"
+    assert health.worker_alive and health.queue_depth == 0
+    assert health.cache["entries"] == 1
+
+
+def test_empty_model_output_keeps_the_source_sentence(translator, engine):
+    engine.respond = lambda texts, options: ["</s>"] * len(texts)
+    result, _ = translator.translate(["我你他。她们是。"])
+    assert result == ["我你他。 她们是。"]
 
 
 def test_serving_path_never_imports_torch(tiny_model_dir, tmp_path):
@@ -193,14 +237,14 @@ def test_serving_path_never_imports_torch(tiny_model_dir, tmp_path):
         from app import create_app
         app = create_app({{"model_dir": {str(tiny_model_dir)!r}, "log_dir": {str(tmp_path)!r},
                            "intra_op_threads": 1}})
-        translator = app.extensions["translator"]
-        assert translator.wait_ready(60), translator.error
+        registry = app.extensions["registry"]
+        assert registry.wait_ready(60), [t.error for t in registry]
         response = app.test_client().post("/translate", json={{"text": "我你他。满99元。"}})
         assert response.status_code == 200, response.data
         assert response.get_json()["result"]
         heavy = sorted(m for m in ("torch", "transformers", "optimum") if m in sys.modules)
         print("HEAVY", heavy)
-        translator.close()
+        registry.close()
     """)
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -212,11 +256,3 @@ def test_serving_path_never_imports_torch(tiny_model_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "HEAVY []" in done.stdout
-
-
-def test_empty_model_output_keeps_the_source_sentence(translator, monkeypatch):
-    monkeypatch.setattr(
-        translator.batcher, "_run_batch", lambda texts, options: ["</s>"] * len(texts)
-    )
-    result, _ = translator.translate(["我你他。她们是。"])
-    assert result == ["我你他。 她们是。"]

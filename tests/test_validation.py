@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from config.settings import load_settings
 from engine import GenerationOptions
-from utils.errors import BadRequest, PayloadTooLarge, TextTooLong, UnsupportedMediaType
-from utils.settings import load_settings
-from utils.validation import TranslateRequest, parse_translate_request
+from serving.errors import BadRequest, PayloadTooLarge, TextTooLong, UnsupportedMediaType
+from web.parsing import TranslateRequest, parse_translate_request
 
 JSON = "application/json"
 
@@ -29,7 +29,7 @@ def parse(body, settings, mimetype: str = JSON) -> TranslateRequest:
 
 def test_single_text(settings):
     request = parse({"text": "你好"}, settings)
-    assert request == TranslateRequest(["你好"], False, GenerationOptions(beam_size=2))
+    assert request == TranslateRequest(["你好"], False, None)  # the translator's default
 
 
 def test_list_of_texts(settings):
@@ -45,12 +45,22 @@ def test_empty_list_is_a_list(settings):
 
 
 @pytest.mark.parametrize(
-    ("options", "beam_size"),
-    [(None, 2), ({}, 2), ({"beam_size": 1}, 1), ({"beam_size": 4}, 4)],
+    ("options", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"beam_size": 1}, GenerationOptions(beam_size=1)),
+        ({"beam_size": 4}, GenerationOptions(beam_size=4)),
+    ],
 )
-def test_beam_size_option(settings, options, beam_size):
+def test_beam_size_option(settings, options, expected):
     body = {"text": "你好"} if options is None else {"text": "你好", "options": options}
-    assert parse(body, settings).options == GenerationOptions(beam_size=beam_size)
+    assert parse(body, settings).options == expected
+
+
+def test_source_and_target_are_read(settings):
+    request = parse({"text": "hi", "source": "en", "target": "zh"}, settings)
+    assert (request.source, request.target) == ("en", "zh")
 
 
 def test_text_at_the_limit_is_accepted(settings):

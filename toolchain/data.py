@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from utils.normalizer import SourcePreprocessor, clean_input
-from utils.placeholders import MAX_PLACEHOLDERS, PLACEHOLDERS, find_spans
+from text.normalize import SourcePreprocessor, clean_input
+from text.spans import MAX_PLACEHOLDERS, PLACEHOLDERS, find_spans
 
 _IDS_RE = re.compile(r"#(\d+)")
 

@@ -32,6 +32,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from transformers import MarianMTModel
 
+from engine import contract as c
+
 NEG_INF = -1e9
 OPSET = 17
 
@@ -95,23 +97,24 @@ def _activation(b: _Builder, x: str, name: str) -> str:
 
 def _layer(b: _Builder, x: str, layer: torch.nn.Module, i: int, heads: int, act: str) -> str:
     scale = layer.self_attn.scaling
+    past, present, cross = (c.kv_names(kind, i) for kind in ("past", "present", "cross"))
     qkv = _packed_qkv(b, x, layer.self_attn, f"l{i}.self")
     attn, _, _ = b.op(
         "GroupQueryAttention",
-        [qkv, "", "", f"past_k_{i}", f"past_v_{i}", "seqlens_k", "total_length"],
+        [qkv, "", "", *past, c.SEQLENS_K, c.TOTAL_LENGTH],
         domain="com.microsoft",
         n_out=3,
         num_heads=heads,
         kv_num_heads=heads,
         scale=scale,
     )
-    b.nodes[-1].output[1:] = [f"present_k_{i}", f"present_v_{i}"]
+    b.nodes[-1].output[1:] = list(present)
     attn = b.linear(attn, layer.self_attn.out_proj, f"l{i}.self.o")
     x = b.layer_norm(b.op("Add", [x, attn]), layer.self_attn_layer_norm, f"l{i}.ln1")
     q = b.linear(x, layer.encoder_attn.q_proj, f"l{i}.cross.q")
     ctx = b.op(
         "MultiHeadAttention",
-        [q, f"cross_k_{i}", f"cross_v_{i}", "", "", "cross_mask"],
+        [q, *cross, "", "", c.CROSS_MASK],
         domain="com.microsoft",
         num_heads=heads,
         scale=layer.encoder_attn.scaling,
@@ -150,20 +153,20 @@ def build_decoder(
     scale = math.sqrt(d_model) if cfg.scale_embedding else 1.0
     positions = decoder.embed_positions.weight.detach().numpy()
     # Embedding: columns of the [D, V'] output matrix -> [D, N] -> [N, 1, D].
-    flat_ids = b.op("Reshape", ["input_ids", b.const("ids_shape", np.array([-1], np.int64))])
+    flat_ids = b.op("Reshape", [c.INPUT_IDS, b.const("ids_shape", np.array([-1], np.int64))])
     emb = b.op("Gather", [out_w, flat_ids], axis=1)
     emb = b.op("Transpose", [emb], perm=[1, 0])
     emb = b.op("Reshape", [emb, b.const("step_shape", np.array([-1, 1, d_model], np.int64))])
     emb = b.op("Mul", [emb, b.const("embed_scale", np.array(scale, np.float32))])
-    pos = b.op("Gather", [b.const("positions", positions), "position"], axis=0)
+    pos = b.op("Gather", [b.const("positions", positions), c.POSITION], axis=0)
     x = b.op("Add", [emb, pos])
     for i, layer in enumerate(decoder.layers):
         x = _layer(b, x, layer, i, heads, cfg.activation_function)
     flat = b.op("Reshape", [x, b.const("flat_shape", np.array([-1, d_model], np.int64))])
     logits = b.op("Add", [b.op("MatMul", [flat, out_w]), b.const("logits_bias", bias)])
     logp = b.op("LogSoftmax", [logits], axis=-1)
-    b.op("TopK", [logp, "top_k"], n_out=2, axis=-1)
-    b.nodes[-1].output[:] = ["log_probs", "token_ids"]
+    b.op("TopK", [logp, c.TOP_K], n_out=2, axis=-1)
+    b.nodes[-1].output[:] = [c.LOG_PROBS, c.TOKEN_IDS]
     return _graph(b, cfg.decoder_layers, heads, head_dim)
 
 
@@ -172,24 +175,21 @@ def _graph(b: _Builder, layers: int, heads: int, head_dim: int) -> onnx.ModelPro
     cache = ["rows", heads, "max_len", head_dim]
     cross = ["rows", heads, "src_len", head_dim]
     inputs = [
-        helper.make_tensor_value_info("input_ids", i64, ["rows", 1]),
-        helper.make_tensor_value_info("position", i64, [1]),
-        helper.make_tensor_value_info("seqlens_k", i32, ["rows"]),
-        helper.make_tensor_value_info("total_length", i32, []),
-        helper.make_tensor_value_info("cross_mask", f, ["rows", 1, 1, "src_len"]),
-        helper.make_tensor_value_info("top_k", i64, [1]),
+        helper.make_tensor_value_info(c.INPUT_IDS, i64, ["rows", 1]),
+        helper.make_tensor_value_info(c.POSITION, i64, [1]),
+        helper.make_tensor_value_info(c.SEQLENS_K, i32, ["rows"]),
+        helper.make_tensor_value_info(c.TOTAL_LENGTH, i32, []),
+        helper.make_tensor_value_info(c.CROSS_MASK, f, ["rows", 1, 1, "src_len"]),
+        helper.make_tensor_value_info(c.TOP_K, i64, [1]),
     ]
     outputs = [
-        helper.make_tensor_value_info("log_probs", f, ["rows", "k"]),
-        helper.make_tensor_value_info("token_ids", i64, ["rows", "k"]),
+        helper.make_tensor_value_info(c.LOG_PROBS, f, ["rows", "k"]),
+        helper.make_tensor_value_info(c.TOKEN_IDS, i64, ["rows", "k"]),
     ]
-    for i in range(layers):
-        for kv in ("k", "v"):
-            inputs.append(helper.make_tensor_value_info(f"past_{kv}_{i}", f, cache))
-            outputs.append(helper.make_tensor_value_info(f"present_{kv}_{i}", f, cache))
-    for i in range(layers):
-        for kv in ("k", "v"):
-            inputs.append(helper.make_tensor_value_info(f"cross_{kv}_{i}", f, cross))
+    for past, present in zip(c.past_names(layers), c.present_names(layers), strict=True):
+        inputs.append(helper.make_tensor_value_info(past, f, cache))
+        outputs.append(helper.make_tensor_value_info(present, f, cache))
+    inputs += [helper.make_tensor_value_info(name, f, cross) for name in c.cross_names(layers)]
     graph = helper.make_graph(b.nodes, "marian_decoder_step", inputs, outputs, b.inits)
     model = helper.make_model(
         graph,

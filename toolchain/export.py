@@ -14,14 +14,25 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import onnx
 import torch
 from transformers import MarianMTModel
 
-from engine.model_dir import FORMAT_VERSION, MANIFEST, ROWS_FILE
+from engine import contract
+from engine.contract import (
+    MANIFEST,
+    ROWS_FILE,
+    TOKENIZER_FILES,
+    Architecture,
+    Generation,
+    Manifest,
+    SpecialIds,
+    file_digests,
+    write_manifest,
+)
 from toolchain.decoder_graph import build_decoder
 from toolchain.encoder_graph import EncoderGraph
 from toolchain.quantize import QuantSettings, quantize, settings_for, share_output_embedding
@@ -29,13 +40,14 @@ from toolchain.vocab import target_piece_ids
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
 OPSET = 17
 
 
 @dataclass
 class ExportOptions:
     model_id: str | None = None
+    source_lang: str = "zh"
+    target_lang: str = "en"
     source_preprocessing: Sequence[str] = ("opus_punct",)
     span_mode: str = "verbatim"
     precision: str = "int8"  # "int8", "fp32", or "both" (INT8 plus fp32/ for comparison)
@@ -86,27 +98,53 @@ def _export_graphs(
     layers = model.config.decoder_layers
     enc = EncoderGraph(model, rows[0]).eval()
     ids = torch.tensor([[5, 6, 7, 0]], dtype=torch.long)
-    cross_names = [f"cross_{kv}_{i}" for i in range(layers) for kv in ("k", "v")]
-    dyn = {"input_ids": {0: "batch", 1: "src_len"}, "attention_mask": {0: "batch", 1: "src_len"}}
+    cross_names = contract.cross_names(layers)
+    inputs = [contract.INPUT_IDS, contract.ATTENTION_MASK]
+    dyn = {name: {0: "batch", 1: "src_len"} for name in inputs}
     dyn |= {name: {0: "batch", 2: "src_len"} for name in cross_names}
     with torch.no_grad():
         torch.onnx.export(
             enc,
             (ids, torch.ones_like(ids)),
-            str(out / "encoder.onnx"),
+            str(out / contract.ENCODER),
             dynamo=False,
-            input_names=["input_ids", "attention_mask"],
+            input_names=inputs,
             output_names=cross_names,
             dynamic_axes=dyn,
             opset_version=OPSET,
         )
-    onnx.save(build_decoder(model, rows[1], banned), str(out / "decoder.onnx"))
+    onnx.save(build_decoder(model, rows[1], banned), str(out / contract.DECODER))
 
 
 def _quantize_dir(fp32_dir: Path, out: Path, settings: QuantSettings) -> None:
-    quantize(fp32_dir / "encoder.onnx", out / "encoder.onnx", settings, exclude_gathers=False)
-    quantize(fp32_dir / "decoder.onnx", out / "decoder.onnx", settings, exclude_gathers=True)
-    share_output_embedding(out / "decoder.onnx", "out_w")
+    encoder, decoder = contract.ENCODER, contract.DECODER
+    quantize(fp32_dir / encoder, out / encoder, settings, exclude_gathers=False)
+    quantize(fp32_dir / decoder, out / decoder, settings, exclude_gathers=True)
+    share_output_embedding(out / decoder, "out_w")
+
+
+def _provenance(source: str, settings: QuantSettings | None) -> dict:
+    """Where the model came from and how it was built: informative, not read at load."""
+    import onnxruntime
+    import transformers
+
+    from toolchain.quantize import cpu_flags
+
+    flags = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "fma"}
+    quantization = None
+    if settings:
+        quantization = settings.as_dict() | {"cpu_flags": sorted(cpu_flags() & flags)}
+    return {
+        "source": source,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "exporter": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "opset": OPSET,
+        },
+        "quantization": quantization,
+    }
 
 
 def _manifest(
@@ -116,77 +154,61 @@ def _manifest(
     rows: tuple[list[int], list[int]],
     banned: list[int],
     options: ExportOptions,
+    out: Path,
     settings: QuantSettings | None,
-) -> dict:
-    import onnxruntime
-    import transformers
-
-    from toolchain.quantize import cpu_flags
-
+) -> Manifest:
     cfg = model.config
     gen = model.generation_config
-    return {
-        "format_version": FORMAT_VERSION,
-        "model_id": options.model_id or Path(source.rstrip("/")).name,
-        "source": source,
-        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "exporter": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "onnxruntime": onnxruntime.__version__,
-            "opset": OPSET,
-        },
-        "precision": "int8" if settings else "fp32",
-        "quantization": settings.as_dict()
-        | {
-            "cpu_flags": sorted(
-                cpu_flags()
-                & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "fma"}
-            )
-        }
-        if settings
-        else None,
-        "architecture": {
-            "d_model": cfg.d_model,
-            "encoder_layers": cfg.encoder_layers,
-            "decoder_layers": cfg.decoder_layers,
-            "heads": cfg.decoder_attention_heads,
-            "ffn": cfg.decoder_ffn_dim,
-            "vocab_size": len(vocab),
-            "max_positions": cfg.max_position_embeddings,
-            "activation": cfg.activation_function,
-        },
-        "vocab": {
-            "eos": vocab["</s>"],
-            "unk": vocab["<unk>"],
-            "pad": vocab["<pad>"],
-            "decoder_start": cfg.decoder_start_token_id,
-            "banned": banned,
-            "source_rows": len(rows[0]),
-            "target_rows": len(rows[1]),
-            "rows_file": ROWS_FILE,
-        },
-        "generation": {
-            "num_beams": gen.num_beams or 1,
-            "max_length": min(
+    return Manifest(
+        model_id=options.model_id or Path(source.rstrip("/")).name,
+        source_lang=options.source_lang,
+        target_lang=options.target_lang,
+        precision="int8" if settings else "fp32",
+        architecture=Architecture(
+            d_model=cfg.d_model,
+            encoder_layers=cfg.encoder_layers,
+            decoder_layers=cfg.decoder_layers,
+            heads=cfg.decoder_attention_heads,
+            ffn=cfg.decoder_ffn_dim,
+            vocab_size=len(vocab),
+            max_positions=cfg.max_position_embeddings,
+            activation=cfg.activation_function,
+        ),
+        vocab=SpecialIds(
+            eos=vocab["</s>"],
+            unk=vocab["<unk>"],
+            pad=vocab["<pad>"],
+            decoder_start=cfg.decoder_start_token_id,
+            banned=tuple(banned),
+            source_rows=len(rows[0]),
+            target_rows=len(rows[1]),
+        ),
+        generation=Generation(
+            num_beams=gen.num_beams or 1,
+            max_length=min(
                 gen.max_length or cfg.max_position_embeddings, cfg.max_position_embeddings
             ),
-        },
-        "source_preprocessing": list(options.source_preprocessing),
-        "span_mode": options.span_mode,
-        **options.extra_manifest,
-    }
+        ),
+        source_preprocessing=tuple(options.source_preprocessing),
+        span_mode=options.span_mode,
+        files=file_digests(out),
+        provenance=_provenance(source, settings)
+        | {"sizes": _sizes(out, settings)}
+        | options.extra_manifest,
+    )
 
 
-def _sizes(out: Path) -> dict[str, int]:
-    return {
+def _sizes(out: Path, settings: QuantSettings | None) -> dict[str, int]:
+    sizes = {
         p.relative_to(out).as_posix(): p.stat().st_size
         for p in sorted(out.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
+    total = sum(v for k, v in sizes.items() if not k.startswith("fp32/"))
+    return sizes | {"total_int8_dir" if settings else "total": total}
 
 
-def export_model(source: str, out: Path, options: ExportOptions) -> dict:
+def export_model(source: str, out: Path, options: ExportOptions) -> Manifest:
     """Export *source* into the model directory *out*; return the written manifest."""
     ckpt = resolve_checkpoint(source)
     model = MarianMTModel.from_pretrained(ckpt, attn_implementation="eager").eval()
@@ -196,7 +218,7 @@ def export_model(source: str, out: Path, options: ExportOptions) -> dict:
         {vocab["<pad>"]} | {ids[0] for ids in (model.config.bad_words_ids or []) if len(ids) == 1}
     )
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("encoder.onnx", "decoder.onnx", "fp32"):
+    for stale in (*contract.GRAPHS, contract.FP32_DIR):
         target = out / stale
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     for name in TOKENIZER_FILES:
@@ -207,28 +229,29 @@ def export_model(source: str, out: Path, options: ExportOptions) -> dict:
         fp32_dir = Path(tmp)
         _export_graphs(model, rows, banned, fp32_dir)
         if settings is None:
-            for name in ("encoder.onnx", "decoder.onnx"):
+            for name in contract.GRAPHS:
                 shutil.copy(fp32_dir / name, out / name)
         else:
             _quantize_dir(fp32_dir, out, settings)
             if options.precision == "both":
-                (out / "fp32").mkdir()
-                for name in ("encoder.onnx", "decoder.onnx"):
-                    shutil.copy(fp32_dir / name, out / "fp32" / name)
-    manifest = _manifest(model, source, vocab, rows, banned, options, settings)
-    manifest["sizes"] = _sizes(out)
-    manifest["sizes"]["total_int8_dir" if settings else "total"] = sum(
-        v for k, v in manifest["sizes"].items() if not k.startswith("fp32/")
-    )
-    (out / MANIFEST).write_text(
-        json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
-    )
-    logger.info("wrote %s (%.1f MB)", out, manifest["sizes"].get("total_int8_dir", 0) / 1e6)
+                (out / contract.FP32_DIR).mkdir()
+                for name in contract.GRAPHS:
+                    shutil.copy(fp32_dir / name, out / contract.FP32_DIR / name)
+    manifest = _manifest(model, source, vocab, rows, banned, options, out, settings)
+    write_manifest(out, manifest)
+    sizes = manifest.provenance["sizes"]
+    logger.info("wrote %s (%.1f MB)", out, sizes.get("total_int8_dir", 0) / 1e6)
     if options.verify:
         from toolchain.verify import verify_export
 
-        manifest["verification"] = verify_export(model, out, options)
-        (out / MANIFEST).write_text(
-            json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+        report = verify_export(
+            model,
+            out,
+            precision=options.precision,
+            source_lang=options.source_lang,
+            pairs=options.verify_pairs,
+            min_bleu=options.min_verify_bleu,
         )
+        manifest = replace(manifest, provenance={**manifest.provenance, "verification": report})
+        write_manifest(out, manifest)
     return manifest

@@ -13,8 +13,6 @@ from safetensors.torch import load_file, save_file
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def ship_checkpoint(ckpt: Path, dest: Path) -> None:
     """Copy the PyTorch checkpoint in fp16 (half the size) for benchmarks and re-exports."""
@@ -39,7 +37,8 @@ def ship_checkpoint(ckpt: Path, dest: Path) -> None:
 def _evaluate(pairs: Path, model: Path, beam: int, precision: str) -> dict:
     cmd = [
         sys.executable,
-        str(ROOT / "scripts" / "evaluate.py"),
+        "-m",
+        "toolchain.evaluate",
         str(pairs),
         "--model",
         str(model),

@@ -42,3 +42,31 @@ SAMPLE_ZH = (
     "我很抱歉让你久等了。",
     "祝你生日快乐！",
 )
+
+SAMPLE_EN = (
+    "Hello, nice to meet you.",
+    "The weather is lovely today.",
+    "I am going to Beijing on business tomorrow.",
+    "Excuse me, where is the restroom?",
+    "This book is really interesting.",
+    "We have a meeting next Monday.",
+    "He goes running every morning.",
+    "What would you like to drink?",
+    "I don't know what he is talking about.",
+    "This question is hard to answer.",
+    "She is my best friend.",
+    "We should set off early.",
+    "Please close the door.",
+    "Can you speak Chinese?",
+    "I bought a new computer yesterday.",
+    "The food in this restaurant is delicious.",
+    "The train was half an hour late.",
+    "Free shipping on orders over 99 yuan.",
+    "Please enter your password again.",
+    "The file could not be saved.",
+)
+
+
+def samples(language: str) -> tuple[str, ...]:
+    """Built-in sentences in *language* (``zh`` or ``en``)."""
+    return SAMPLE_EN if language == "en" else SAMPLE_ZH

@@ -1,4 +1,4 @@
-"""Build a tiny Marian zh→en checkpoint locally, for tests and benchmarks.
+"""Build a tiny Marian zh→en (or en→zh) checkpoint locally, for tests and benchmarks.
 
 Two uses: the test suite needs a real model directory (real SentencePiece models, real
 ONNX graphs) without any download, and the speed benchmark needs a model with the exact
@@ -51,17 +51,20 @@ def build_checkpoint(
     seed: int = 0,
     weight_std: float = 0.5,
     train_steps: int = 0,
+    reverse: bool = False,
 ) -> Path:
     """Save a random-weight Marian checkpoint with real tokenizer files to *out*.
 
     ``pad_vocab_to`` grows vocab.json with dummy pieces (split evenly between the source
     and target halves, as opus-mt's joint vocabulary is) to reach a given size.
     ``weight_std`` makes the random model's choices confident; ``train_steps`` then
-    teaches it the code of :func:`corpus` so its outputs are real translations.
+    teaches it the code of :func:`corpus` so its outputs are real translations;
+    ``reverse`` makes it read the code words and write the characters (en→zh).
     """
     zh, en = corpus(seed=seed)
-    source = train_spm(zh, vocab_sizes[0], character_coverage=1.0)
-    target = train_spm(en, vocab_sizes[1], character_coverage=1.0)
+    sources, targets = (en, zh) if reverse else (zh, en)
+    source = train_spm(sources, vocab_sizes[0], character_coverage=1.0)
+    target = train_spm(targets, vocab_sizes[1], character_coverage=1.0)
     vocab = write_tokenizer_files(out, source, target)
     if pad_vocab_to:
         vocab = _pad_vocab(out, vocab, pad_vocab_to)
@@ -92,7 +95,7 @@ def build_checkpoint(
             if token_id not in emittable:
                 model.final_logits_bias[0, token_id] = -30.0
     if train_steps:
-        _fit(model, vocab, source, target, zh, en, train_steps, seed)
+        _fit(model, vocab, source, target, sources, targets, train_steps, seed)
     model.save_pretrained(out)
     return out
 
@@ -102,15 +105,15 @@ def _fit(
     vocab: dict[str, int],
     source: bytes,
     target: bytes,
-    zh: list[str],
-    en: list[str],
+    sources: list[str],
+    targets: list[str],
     steps: int,
     seed: int,
     lr: float = 1e-3,
 ) -> None:
     import sentencepiece as spm
 
-    from utils.normalizer import opus_punct
+    from text.normalize import opus_punct
 
     def ids(processor: spm.SentencePieceProcessor, text: str) -> list[int]:
         pieces = processor.encode(text, out_type=str)
@@ -118,7 +121,8 @@ def _fit(
 
     src = spm.SentencePieceProcessor(model_proto=source)
     tgt = spm.SentencePieceProcessor(model_proto=target)
-    data = [(ids(src, opus_punct(z)), ids(tgt, e)) for z, e in zip(zh, en, strict=True)]
+    pairs = zip(sources, targets, strict=True)
+    data = [(ids(src, opus_punct(a)), ids(tgt, b)) for a, b in pairs]
     rng = random.Random(seed)
     pad = vocab["<pad>"]
     opt = torch.optim.AdamW(model.parameters(), lr=lr)

@@ -22,8 +22,8 @@ import sentencepiece as spm
 import torch
 from transformers import MarianConfig, MarianMTModel
 
-from utils.normalizer import SourcePreprocessor, clean_input
-from utils.placeholders import SpanGuard
+from text.normalize import SourcePreprocessor, clean_input
+from text.spans import SpanGuard
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sacrebleu
 import torch
@@ -25,10 +24,7 @@ from transformers import MarianMTModel
 
 from engine import Engine, GenerationOptions, ModelDir
 from engine.search import runaway_tail
-from toolchain.samples import SAMPLE_ZH
-
-if TYPE_CHECKING:
-    from toolchain.export import ExportOptions
+from toolchain.samples import samples
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +44,15 @@ def _guarded(seq: list[int]) -> list[int]:
     return seq
 
 
-def _sentences(pairs: Path | None, limit: int) -> list[str]:
+def _sentences(pairs: Path | None, limit: int, source_lang: str) -> list[str]:
+    """Built-in sentences, plus the source side of an ``english<TAB>chinese`` file."""
+    builtin = list(samples(source_lang))
     if pairs is None or not Path(pairs).is_file():
-        return list(SAMPLE_ZH)
+        return builtin
     lines = Path(pairs).read_text(encoding="utf-8").splitlines()
-    zh = [line.split("\t")[1] for line in lines if line.count("\t") >= 1]
-    return list(SAMPLE_ZH) + zh[:limit]
+    column = 0 if source_lang == "en" else 1
+    sources = [line.split("\t")[column] for line in lines if line.count("\t") >= 1]
+    return builtin + sources[:limit]
 
 
 @torch.no_grad()
@@ -62,8 +61,8 @@ def _torch_greedy(
 ) -> list[list[int]]:
     source_rows, target_rows = engine.model.rows()
     to_row = {vid: row for row, vid in enumerate(target_rows)}
-    pad = engine.model.manifest["vocab"]["pad"]
-    eos = engine.model.manifest["vocab"]["eos"]
+    pad = engine.model.manifest.vocab.pad
+    eos = engine.model.manifest.vocab.eos
     outputs = []
     for seq, limit in zip(encoded, max_len, strict=True):
         ids = torch.tensor([[source_rows[r] for r in seq]])
@@ -92,7 +91,8 @@ def compare(model: MarianMTModel, out: Path, precision: str, sentences: Sequence
     identical = sum(a == b for a, b in zip(ours, ref, strict=True))
     hyp_text = [engine.tokenizer.decode(t) for t in ours]
     ref_text = [engine.tokenizer.decode([r for r in t if r >= 0]) for t in ref]
-    bleu = sacrebleu.corpus_bleu(hyp_text, [ref_text]).score
+    tokenize = "zh" if engine.target_lang == "zh" else "13a"
+    bleu = sacrebleu.corpus_bleu(hyp_text, [ref_text], tokenize=tokenize).score
     return {
         "sentences": len(sentences),
         "identical": identical,
@@ -101,25 +101,37 @@ def compare(model: MarianMTModel, out: Path, precision: str, sentences: Sequence
     }
 
 
-def verify_export(model: MarianMTModel, out: Path, options: ExportOptions) -> dict:
-    """Run the checks described in the module docstring; raise VerificationError on failure."""
-    sentences = _sentences(options.verify_pairs, 200)
+def verify_export(
+    model: MarianMTModel,
+    out: Path,
+    *,
+    precision: str,
+    source_lang: str,
+    pairs: Path | None = None,
+    min_bleu: float = 50.0,
+) -> dict:
+    """Run the checks described in the module docstring; raise VerificationError on failure.
+
+    *precision* is the export's (``int8``, ``fp32`` or ``both``); *pairs* adds sentences
+    from a pairs file to the built-in ones of *source_lang*.
+    """
+    sentences = _sentences(pairs, 200, source_lang)
     report = {}
-    if (out / "fp32").is_dir() or options.precision == "fp32":
+    if (out / "fp32").is_dir() or precision == "fp32":
         report["fp32"] = compare(model, out, "fp32", sentences)
         logger.info("fp32 vs PyTorch: %s", report["fp32"])
         if report["fp32"]["identical_ratio"] < MIN_FP32_IDENTICAL:
             raise VerificationError(f"fp32 export differs from PyTorch: {report['fp32']}")
-    if options.precision != "fp32":
+    if precision != "fp32":
         report["int8"] = compare(model, out, "int8", sentences)
         logger.info("INT8 vs PyTorch: %s", report["int8"])
-        if report["int8"]["bleu_vs_torch"] < options.min_verify_bleu:
+        if report["int8"]["bleu_vs_torch"] < min_bleu:
             raise VerificationError(
                 f"INT8 export diverges from PyTorch: BLEU {report['int8']['bleu_vs_torch']} < "
-                f"{options.min_verify_bleu} ({report['int8']})"
+                f"{min_bleu} ({report['int8']})"
             )
     report["thresholds"] = {
         "fp32_identical_ratio": MIN_FP32_IDENTICAL,
-        "int8_bleu_vs_torch": options.min_verify_bleu,
+        "int8_bleu_vs_torch": min_bleu,
     }
     return report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from utils.placeholders import PLACEHOLDERS
+from text.spans import PLACEHOLDERS
 
 SPECIAL_PIECES = ("<unk>", "<s>", "</s>")
 

@@ -9,7 +9,7 @@ never waits for company that is not coming. It groups the batch by generation op
 sorts each group by length (rows of similar length waste less padding) and makes one
 engine call per group. A failing call fails only the futures of that call, is logged with
 its exception, and the worker goes on. The queue is bounded: when it is full, ``submit``
-refuses at once with :class:`~utils.errors.QueueFull` instead of letting latency grow.
+refuses at once with :class:`~serving.errors.QueueFull` instead of letting latency grow.
 :meth:`shutdown` stops intake, lets the workers finish what is queued, and joins them.
 
 With ``workers`` > 1 several batches are decoded at once on one shared engine. A small
@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from utils.errors import DeadlineExceeded, NotReady, QueueFull
+from serving.errors import DeadlineExceeded, NotReady, QueueFull
 
 logger = logging.getLogger(__name__)
 

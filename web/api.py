@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from utils.validation import parse_translate_request
+from web.context import get_registry, get_settings
+from web.parsing import parse_translate_request
 
 bp = Blueprint("api", __name__)
 
 
 @bp.post("/translate")
 def translate() -> Response:
-    """Translate ``text`` (a string or a list of strings) from Chinese into English."""
-    settings = current_app.extensions["settings"]
-    translator = current_app.extensions["translator"]
-    req = parse_translate_request(request.mimetype, request.get_data(cache=False), settings)
+    """Translate ``text`` (a string or a list of strings) from ``source`` into ``target``."""
+    req = parse_translate_request(request.mimetype, request.get_data(cache=False), get_settings())
+    translator = get_registry().get(req.source, req.target)
     no_cache = "no-cache" in request.headers.get("Cache-Control", "").lower()
     results, g.stats = translator.translate(req.texts, req.options, use_cache=not no_cache)
     return jsonify(success=True, result=results if req.is_list else results[0])

@@ -1,7 +1,7 @@
 """Errors that reach the client: each carries its HTTP status and a stable error code.
 
 Views never build error responses by hand; they raise one of these (or let one rise
-from the translator) and ``app.py`` renders it into the JSON envelope
+from the translator) and ``web/errors.py`` renders it into the JSON envelope
 ``{"success": false, "error": {"code": ..., "message": ...}}``.
 """
 
@@ -22,6 +22,12 @@ class ServiceError(Exception):
 
 class BadRequest(ServiceError):
     status, code = 400, "bad_request"
+
+
+class UnsupportedDirection(BadRequest):
+    """A request named a language pair that no loaded model serves."""
+
+    code = "unsupported_direction"
 
 
 class NotFound(ServiceError):

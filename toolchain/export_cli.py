@@ -1,8 +1,9 @@
-#!/usr/bin/env python
-"""Export a Marian zh→en checkpoint (hub id or local directory) into a service model directory.
+"""Export a Marian checkpoint (hub id or local directory) into a service model directory.
 
-    python scripts/export_model.py Helsinki-NLP/opus-mt-zh-en --out models/opus-mt-zh-en
-    python scripts/export_model.py path/to/checkpoint --out models/mine --precision both
+    zh-en-translator export Helsinki-NLP/opus-mt-zh-en --out models/opus-mt-zh-en
+    zh-en-translator export path/to/checkpoint --out models/mine --precision both
+    zh-en-translator export Helsinki-NLP/opus-mt-en-zh --out models/opus-mt-en-zh \
+        --source-lang en --target-lang zh
 
 The result is INT8 (quantized for this CPU unless --quantize-for says otherwise), carries
 a manifest.json, and has been checked against the PyTorch model before this exits 0.
@@ -17,11 +18,9 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from text.normalize import KNOWN_STEPS
 from toolchain.export import ExportOptions, export_model
 from toolchain.verify import VerificationError
-from utils.normalizer import KNOWN_STEPS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=50.0,
         help="fail if INT8 output scores below this BLEU against PyTorch",
     )
+    parser.add_argument("--source-lang", default="zh", help="language the model reads (zh)")
+    parser.add_argument("--target-lang", default="en", help="language the model writes (en)")
     parser.add_argument("--no-verify", action="store_true")
     return parser.parse_args(argv)
 
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = tuple(s for s in args.preprocess.split(",") if s)
     options = ExportOptions(
         model_id=args.model_id,
+        source_lang=args.source_lang,
+        target_lang=args.target_lang,
         source_preprocessing=steps,
         span_mode=args.span_mode,
         precision=args.precision,
@@ -94,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = {
         "out": str(args.out),
-        "sizes": manifest["sizes"],
-        "verification": manifest.get("verification"),
+        "direction": manifest.direction,
+        "sizes": manifest.provenance.get("sizes"),
+        "verification": manifest.provenance.get("verification"),
     }
     print(json.dumps(summary, indent=1))
     return 0

@@ -11,7 +11,11 @@ afterwards. Two modes, chosen by the model's manifest:
   Latin text well); :meth:`SpanGuard.restore` only checks that every span came back.
 
 When a check fails, ``restore`` returns ``None`` and the translator falls back (see
-``translator.py``); nothing is ever dropped silently.
+``serving/translator.py``); nothing is ever dropped silently.
+
+What counts as a span depends on the source language: in Chinese text every Latin or
+digit run is one (:func:`find_spans`); in English text only what no translation may
+change: URLs, e-mail addresses and placeholders already present (:func:`find_latin_spans`).
 """
 
 from __future__ import annotations
@@ -32,13 +36,25 @@ _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
 _TOKEN = rf"[{_ALNUM}](?:[{_ALNUM}]|[.,:/_+\-'&#．]+(?=[{_ALNUM}])|[ \t]+(?=[{_ALNUM}]))*[%％]?"
 _PRIVATE_USE = "[\ue000-\uf8ff]+"
 SPAN_RE = re.compile(f"{_URL}|{_EMAIL}|{_TOKEN}|{_PRIVATE_USE}")
+LATIN_SPAN_RE = re.compile(f"{_URL}|{_EMAIL}|{_PRIVATE_USE}")
 _URL_TRAILING = ".,;:!?)]}'\""
+
+SpanFinder = Callable[[str], list[tuple[int, int]]]
 
 
 def find_spans(text: str) -> list[tuple[int, int]]:
-    """Return the (start, end) offsets of every protected span in *text*."""
+    """Return the (start, end) offsets of every protected span in Chinese *text*."""
+    return _find(SPAN_RE, text)
+
+
+def find_latin_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets of the protected spans of English *text*."""
+    return _find(LATIN_SPAN_RE, text)
+
+
+def _find(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
     spans = []
-    for match in SPAN_RE.finditer(text):
+    for match in pattern.finditer(text):
         start, end = match.span()
         if match.group().startswith(("http", "www.")):
             end = start + len(match.group().rstrip(_URL_TRAILING))
@@ -59,17 +75,23 @@ class Protected:
 class SpanGuard:
     """Mask spans before translation and check or restore them afterwards."""
 
-    def __init__(self, mode: str, preprocess: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        preprocess: Callable[[str], str] | None = None,
+        finder: SpanFinder = find_spans,
+    ) -> None:
         if mode not in ("placeholder", "verbatim"):
             raise ValueError(f"span mode must be 'placeholder' or 'verbatim', not {mode!r}")
         self.mode = mode
         # In verbatim mode the model sees spans after source preprocessing (full-width
         # digits become ASCII), so the check looks for that form.
         self._preprocess = preprocess or (lambda s: s)
+        self.find = finder
 
     def protect(self, text: str) -> Protected:
         """Return *text* with spans masked (placeholder mode) or untouched (verbatim)."""
-        offsets = find_spans(text)
+        offsets = self.find(text)
         spans = tuple(text[a:b] for a, b in offsets)
         if self.mode == "verbatim" or not spans:
             return Protected(text, spans)
@@ -103,11 +125,11 @@ class SpanGuard:
         return output
 
 
-def split_around_spans(text: str) -> list[tuple[str, bool]]:
+def split_around_spans(text: str, finder: SpanFinder = find_spans) -> list[tuple[str, bool]]:
     """Cut *text* into (piece, is_span) pairs so spans can be kept apart from the model."""
     pieces: list[tuple[str, bool]] = []
     last = 0
-    for a, b in find_spans(text):
+    for a, b in finder(text):
         if a > last:
             pieces.append((text[last:a], False))
         pieces.append((text[a:b], True))

@@ -26,8 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from config import ROOT
 
 CASES = {"greedy_b1": (1, 1), "greedy_b16": (1, 16), "beam4_b1": (4, 1), "beam4_b16": (4, 16)}
 ENGINES = ("torch", "optimum", "ct2", "project", "project_full")
@@ -39,7 +38,7 @@ DEMO_SENTENCES = 500
 
 
 def _runner(engine: str, work: Path, threads: int):  # noqa: ANN202
-    from toolchain import bench_runners as r
+    from toolchain.bench import runners as r
 
     paths = json.loads((work / "paths.json").read_text())
     if engine == "torch":
@@ -53,7 +52,7 @@ def _runner(engine: str, work: Path, threads: int):  # noqa: ANN202
 
 def worker(engine: str, work: Path, threads: int) -> int:
     """Serve 'run this case' requests on stdin until 'quit'; answer on stdout as JSON."""
-    from utils.health import peak_rss_bytes
+    from web.process import peak_rss_bytes
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     runner = _runner(engine, work, threads)
@@ -89,8 +88,8 @@ def worker(engine: str, work: Path, threads: int) -> int:
 def _inputs(setting: str, ckpt: Path, dev: Path) -> dict:
     import sentencepiece as spm
 
+    from text.normalize import SourcePreprocessor
     from toolchain.samples import SAMPLE_ZH
-    from utils.normalizer import SourcePreprocessor
 
     vocab = json.loads((ckpt / "vocab.json").read_text(encoding="utf-8"))
     sp = spm.SentencePieceProcessor(model_file=str(ckpt / "source.spm"))
@@ -111,7 +110,7 @@ def _inputs(setting: str, ckpt: Path, dev: Path) -> dict:
 
 def prepare(setting: str, work: Path, engines: list[str], dev: Path) -> dict:
     """Build every engine's model copy once (cached under *work*); return sizes on disk."""
-    from toolchain import bench_models as bm
+    from toolchain.bench import models as bm
 
     work.mkdir(parents=True, exist_ok=True)
     demo = ROOT / "models" / "demo-zh-en"
@@ -139,7 +138,8 @@ def _spawn(engine: str, work: Path, threads: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "toolchain.bench.engines",
             "--worker",
             engine,
             "--work",
@@ -254,7 +254,7 @@ def report(setting: str, result: dict, disk: dict, bleu: dict) -> dict:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=["opus-shape", "demo", "both"], default="both")
     parser.add_argument("--engines", default=",".join(ENGINES))
@@ -269,7 +269,7 @@ def main() -> int:
         help="dev split for the demo setting (scripts/train_demo_model.py --stage split)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker, args.work, args.threads)
     engines = [e for e in args.engines.split(",") if e]

@@ -19,10 +19,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from toolchain.data import read_pairs, split_dev, training_examples, write_pairs  # noqa: E402
+from config import ROOT
+from toolchain.data import read_pairs, split_dev, training_examples, write_pairs
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "tatoeba-cmn-eng" / "pairs.tsv"
 SOURCE_STEPS = ("opus_punct", "t2s")
@@ -32,7 +30,7 @@ SPLIT_SEED = 20261125
 logger = logging.getLogger("train_demo_model")
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from toolchain.trainer import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -49,7 +47,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     for field in fields(TrainConfig):
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default))
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def split(args: argparse.Namespace) -> tuple[list, list]:
@@ -64,10 +62,10 @@ def split(args: argparse.Namespace) -> tuple[list, list]:
 def train(args: argparse.Namespace, train_pairs: list, dev_pairs: list) -> Path:
     import torch
 
+    from text.normalize import SourcePreprocessor
     from toolchain.trainer import Codec, TrainConfig
     from toolchain.trainer import train as run_training
     from toolchain.vocab import train_spm, write_tokenizer_files
-    from utils.normalizer import SourcePreprocessor
 
     torch.set_num_threads(args.threads)
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
@@ -98,7 +96,7 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
         model_id="demo-zh-en",
         verify_pairs=args.work_dir / "dev.tsv",
     )
-    options.extra_manifest = {"trained_by": "scripts/train_demo_model.py"}
+    options.extra_manifest = {"trained_by": "zh-en-translator train-demo"}
     source = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
     export_model(str(source), args.out, options)
     ship_checkpoint(ckpt, args.out / "checkpoint")
@@ -114,9 +112,9 @@ def card(args: argparse.Namespace, dev_pairs: list) -> None:
     write_card(args.out, args.work_dir, results)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    args = parse_args()
+    args = parse_args(argv)
     train_pairs, dev_pairs = split(args)
     if args.stage == "split":
         return 0

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from config import Settings
 from engine import GenerationOptions
-from utils.errors import BadRequest, PayloadTooLarge, TextTooLong, UnsupportedMediaType
-from utils.settings import Settings
+from serving.errors import BadRequest, PayloadTooLarge, TextTooLong, UnsupportedMediaType
 
-_TOP_LEVEL = {"text", "options"}
+_TOP_LEVEL = {"text", "options", "source", "target"}
 _OPTIONS = {"beam_size"}
 
 
@@ -22,7 +22,11 @@ _OPTIONS = {"beam_size"}
 class TranslateRequest:
     texts: list[str]
     is_list: bool
-    options: GenerationOptions
+    # None: the translator's default options (the configured default beam).
+    options: GenerationOptions | None = None
+    # Language codes; None leaves the choice to the registry (default zh→en).
+    source: str | None = None
+    target: str | None = None
 
 
 def _check_text(text: Any, where: str, max_chars: int) -> str:
@@ -36,9 +40,9 @@ def _check_text(text: Any, where: str, max_chars: int) -> str:
     return text
 
 
-def _options(raw: Any, settings: Settings) -> GenerationOptions:
+def _options(raw: Any, settings: Settings) -> GenerationOptions | None:
     if raw is None:
-        return GenerationOptions(beam_size=settings.default_beam_size)
+        return None
     if not isinstance(raw, dict):
         raise BadRequest(f"'options' must be an object, got {type(raw).__name__}")
     unknown = sorted(set(raw) - _OPTIONS)
@@ -46,7 +50,9 @@ def _options(raw: Any, settings: Settings) -> GenerationOptions:
         raise BadRequest(
             f"unknown option(s): {', '.join(unknown)}; known: {', '.join(sorted(_OPTIONS))}"
         )
-    beam = raw.get("beam_size", settings.default_beam_size)
+    if "beam_size" not in raw:
+        return None
+    beam = raw["beam_size"]
     if (
         isinstance(beam, bool)
         or not isinstance(beam, int)
@@ -78,17 +84,27 @@ def parse_translate_request(mimetype: str, body: bytes, settings: Settings) -> T
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise BadRequest(
-            f"unknown field(s): {', '.join(unknown)}; expected 'text' and optional 'options'"
+            f"unknown field(s): {', '.join(unknown)}; expected 'text' and optional "
+            "'source', 'target' and 'options'"
         )
     if "text" not in data:
         raise BadRequest("missing field 'text' (a string or a list of strings)")
     raw = data["text"]
     options = _options(data.get("options"), settings)
+    source, target = _language(data, "source"), _language(data, "target")
     if isinstance(raw, list):
         if len(raw) > settings.max_batch_items:
             raise PayloadTooLarge(
                 f"'text' has {len(raw)} items; the limit is {settings.max_batch_items} per request"
             )
         texts = [_check_text(t, f"text[{i}]", settings.max_chars) for i, t in enumerate(raw)]
-        return TranslateRequest(texts, True, options)
-    return TranslateRequest([_check_text(raw, "'text'", settings.max_chars)], False, options)
+        return TranslateRequest(texts, True, options, source, target)
+    text = _check_text(raw, "'text'", settings.max_chars)
+    return TranslateRequest([text], False, options, source, target)
+
+
+def _language(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise BadRequest(f"'{key}' must be a language code such as 'zh' or 'en', got {value!r}")
+    return value

@@ -29,6 +29,8 @@ class Settings:
     host: str
     port: int
     model_dir: str
+    # More model directories, each serving the direction its manifest names.
+    extra_model_dirs: tuple[str, ...]
     precision: str
     max_chars: int
     max_body_bytes: int
@@ -55,13 +57,16 @@ class Settings:
 
     @property
     def model_path(self) -> Path:
-        path = Path(self.model_dir)
-        return path if path.is_absolute() else ROOT / path
+        return _resolve(self.model_dir)
+
+    @property
+    def model_paths(self) -> tuple[Path, ...]:
+        """Every model directory to serve, the default direction's first."""
+        return (self.model_path, *(_resolve(d) for d in self.extra_model_dirs))
 
     @property
     def log_path(self) -> Path:
-        path = Path(self.log_dir)
-        return path if path.is_absolute() else ROOT / path
+        return _resolve(self.log_dir)
 
     @property
     def engine_threads(self) -> int:
@@ -72,6 +77,11 @@ class Settings:
             return len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             return os.cpu_count() or 1
+
+
+def _resolve(directory: str) -> Path:
+    path = Path(directory)
+    return path if path.is_absolute() else ROOT / path
 
 
 # key -> (minimum, maximum) for numbers; every int/float key must be listed.
@@ -169,7 +179,7 @@ def load_settings(
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise SettingsError(f"cannot read settings file {path}: {exc}") from None
-    kinds = {f.name: f.type for f in fields(Settings)}
+    kinds = {f.name: str(f.type) for f in fields(Settings)}
     types = {"int": int, "float": float, "bool": bool, "str": str, "tuple[str, ...]": tuple}
     unknown = sorted(set(raw) - set(kinds))
     if unknown:

@@ -5,8 +5,8 @@ sentences are kept as *gaps* and reappear verbatim around the translations. Sent
 end at ``。！？；…`` or their ASCII forms, with closing quotes and brackets kept on the
 sentence they close. A dot inside a number, a URL or an e-mail address is not an end.
 A sentence longer than the model accepts is cut at commas and, as a last resort, at a
-token boundary; its pieces are translated one by one and joined with spaces, so nothing
-is silently truncated.
+token boundary; its pieces are translated one by one and joined with the target
+language's sentence gap, so nothing is silently truncated.
 """
 
 from __future__ import annotations
@@ -15,20 +15,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from utils.placeholders import find_spans
+from text.languages import CHINESE_RE
+from text.spans import SpanFinder, find_spans
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-CHINESE_RE = re.compile(f"[{_CJK}]")
 _CLOSERS = "”’」』）)】》〉\"'］]"
 # A run of sentence-final marks, then any closing quotes or brackets.
 _END_RE = re.compile(rf"(?:[。！？；!?;]+|…+|\.{{3,}}|\.)[{re.escape(_CLOSERS)}]*")
 _CLAUSE_RE = re.compile(r"(?<=[，,、：:；;—])")
 _SPACE_RE = re.compile(r"\s+")
-
-
-def has_chinese(text: str) -> bool:
-    """True if *text* holds at least one Chinese character."""
-    return CHINESE_RE.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -46,23 +40,34 @@ class Document:
     pieces: tuple[Piece, ...]
     tail: str
 
-    def join(self, translations: Sequence[str]) -> str:
-        """Reassemble *translations* (one per piece) with the source's whitespace."""
+    def join(
+        self, translations: Sequence[str], sentence_gap: str = " ", keep_inline_gaps: bool = True
+    ) -> str:
+        """Reassemble *translations* (one per piece) with the source's whitespace.
+
+        Where the source ran two sentences together (Chinese does), *sentence_gap* goes
+        between their translations: a space for English, nothing for Chinese. Without
+        *keep_inline_gaps*, spaces between two sentences of one line become
+        *sentence_gap* too (English spaces its sentences, Chinese does not); line
+        breaks and indentation are always kept.
+        """
         out: list[str] = []
         for piece, translated in zip(self.pieces, translations, strict=True):
-            if piece.gap:
+            inline = piece.gap and "\n" not in piece.gap and out and out[-1][-1:] != "\n"
+            if inline and not keep_inline_gaps:
+                out.append(sentence_gap)
+            elif piece.gap:
                 out.append(piece.gap)
             elif out and translated and not out[-1][-1:].isspace():
-                # Chinese runs sentences together; English separates them by a space.
-                out.append(" ")
+                out.append(sentence_gap)
             out.append(translated)
         out.append(self.tail)
         return "".join(out)
 
 
-def _ends(line: str) -> list[int]:
+def _ends(line: str, finder: SpanFinder) -> list[int]:
     """Offsets just past each sentence end in *line*."""
-    protected = find_spans(line)
+    protected = finder(line)
     ends = []
     for match in _END_RE.finditer(line):
         start, end = match.span()
@@ -79,10 +84,10 @@ def _ends(line: str) -> list[int]:
     return ends
 
 
-def _sentences(line: str) -> list[tuple[str, str]]:
+def _sentences(line: str, finder: SpanFinder) -> list[tuple[str, str]]:
     """(gap, sentence) pairs of one line; the line's trailing whitespace is returned last."""
     result, last = [], 0
-    for end in [*_ends(line), len(line)]:
+    for end in [*_ends(line, finder), len(line)]:
         chunk = line[last:end]
         last = end
         stripped = chunk.lstrip()
@@ -97,14 +102,17 @@ def _sentences(line: str) -> list[tuple[str, str]]:
     return result
 
 
-def segment(text: str) -> Document:
-    """Split *text* into pieces, keeping every whitespace character as a gap."""
+def segment(text: str, finder: SpanFinder = find_spans) -> Document:
+    """Split *text* into pieces, keeping every whitespace character as a gap.
+
+    *finder* marks the spans (numbers, URLs) whose dots do not end a sentence.
+    """
     pieces: list[Piece] = []
     gap = ""
     for index, line in enumerate(text.split("\n")):
         if index:
             gap += "\n"
-        for space, sentence in _sentences(line):
+        for space, sentence in _sentences(line, finder):
             gap += space
             if sentence:
                 pieces.append(Piece(gap, sentence))

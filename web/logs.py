@@ -31,7 +31,7 @@ class _StderrHandler(logging.StreamHandler):
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # noqa: ANN001 - StreamHandler.__init__ assigns it
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
         pass
 
 

@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ROOT
+
 DEFAULT_PAIRS = ROOT / "build" / "demo" / "dev.tsv"
 
 
@@ -206,7 +207,7 @@ def _print_row(row: dict) -> None:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860")
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
@@ -225,7 +226,7 @@ def main() -> int:
         default=120.0,
         help="seconds to wait for /readyz before giving up",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     probe = Client(args.url, 5)
     deadline = time.monotonic() + args.wait_ready

@@ -1,1 +1,0 @@
-"""HTTP routes, one blueprint per audience: the page, the JSON API, the probes."""

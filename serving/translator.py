@@ -1,0 +1,346 @@
+"""One direction's translation pipeline: text in, translation out.
+
+Per request: clean the input → segment it into sentences → mask spans → look each
+sentence up in the LRU cache → send the misses to the micro-batcher (whose workers run
+the engine) → post-process → restore spans → reassemble with the source's whitespace →
+apply the blocked-words policy. What is language-specific comes from the direction's
+:class:`~text.languages.Language` profiles.
+
+The model loads in a background thread so the process answers liveness probes at once;
+:attr:`Translator.ready` turns true only after a warm-up translation succeeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from config import Settings
+from engine import GenerationOptions, ModelLoadError, read_manifest
+from serving.batcher import MicroBatcher
+from serving.cache import TranslationCache
+from serving.engines import EngineFactory, TranslationEngine, load_engine
+from serving.errors import DeadlineExceeded, NotReady, ServiceError, TranslationFailed
+from serving.health import Health, Status
+from serving.jobs import Job, Occurrence, RequestStats, SentenceGroup, group_sentences
+from serving.policy import BlockedWords
+from text.languages import ZH_EN, Direction
+from text.normalize import clean_input
+from text.postprocess import capitalize_first, mirror_final_punctuation, strip_debris
+from text.segment import Document, Piece, fit_to_model, segment
+from text.spans import SpanGuard, split_around_spans
+
+logger = logging.getLogger(__name__)
+
+# Beam width of the retry when a span got lost (capped by the max_beam_size setting).
+FALLBACK_BEAM = 4
+WARMUP_TIMEOUT_S = 120.0
+
+BatchObserver = Callable[[int, float], None]
+
+
+def manifest_direction(model_path: Path) -> Direction:
+    """The direction a model directory's manifest declares (zh→en if it cannot be read:
+    loading then fails with the manifest's own error)."""
+    try:
+        manifest = read_manifest(model_path)
+    except ModelLoadError:
+        return ZH_EN
+    return Direction.of(manifest.source_lang, manifest.target_lang)
+
+
+class Translator:
+    """Thread-safe pipeline owning one direction's engine, batcher and cache."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        model_path: Path | None = None,
+        engine_factory: EngineFactory = load_engine,
+        on_batch: BatchObserver | None = None,
+        direction: Direction | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model_path = model_path or settings.model_path
+        self.direction = direction or manifest_direction(self.model_path)
+        self.cache = TranslationCache(settings.cache_size)
+        self._factory = engine_factory
+        self._on_batch = on_batch
+        self._blocked = BlockedWords(settings.blocked_words)
+        self._engine: TranslationEngine | None = None
+        self._batcher: MicroBatcher | None = None
+        self._guard: SpanGuard | None = None
+        self._status = Status.STARTING
+        self._error: str | None = None
+        self._ready = threading.Event()
+        self.default_options = GenerationOptions(beam_size=settings.default_beam_size)
+        self._fallback_beam = min(FALLBACK_BEAM, settings.max_beam_size)
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def start(self, background: bool = True) -> None:
+        """Load the model and warm up, in a thread unless *background* is False."""
+        if background:
+            threading.Thread(target=self._load, name="model-loader", daemon=True).start()
+        else:
+            self._load()
+
+    def _load(self) -> None:
+        self._status = Status.LOADING
+        try:
+            engine = self._factory(self.settings, self.model_path)
+            served = Direction.of(engine.source_lang, engine.target_lang)
+            if served != self.direction:
+                raise ModelLoadError(f"the model translates {served}, expected {self.direction}")
+            self._engine = engine
+            self._guard = SpanGuard(
+                engine.span_mode, engine.preprocess, self.direction.source.find_spans
+            )
+            self._batcher = MicroBatcher(
+                self._engine_call,
+                self.settings.max_batch_size,
+                self.settings.max_wait_ms,
+                self.settings.queue_size,
+                name=f"batcher-{self.direction}",
+                on_batch=self._on_batch,
+                workers=self.settings.batch_workers,
+            )
+            self._batcher.start()
+            self._warm_up()
+        except Exception as exc:
+            self._status = Status.FAILED
+            self._error = f"{type(exc).__name__}: {exc}"
+            logger.exception("model loading failed (%s)", self.direction)
+            return
+        self._status = Status.READY
+        self._ready.set()
+
+    def _warm_up(self) -> None:
+        # Through the whole path (not the engine alone): the first real request must
+        # not pay for lazy initialisation anywhere.
+        text = self.direction.source.warmup
+        started = time.perf_counter()
+        job = Job.within(self.default_options, WARMUP_TIMEOUT_S, use_cache=False)
+        result = self._translate_texts([text], job)
+        logger.info(
+            "warm-up %s %r -> %r in %.0f ms",
+            self.direction,
+            text,
+            result[0],
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until ready (True) or until *timeout* or a load failure (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._ready.wait(0.05):
+            if self._status is Status.FAILED:
+                return False
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self._batcher is not None and self._batcher.alive
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        """Why loading failed, if it did."""
+        return self._error
+
+    @property
+    def model_id(self) -> str:
+        return self._engine.model_id if self._engine else str(self.model_path)
+
+    @property
+    def queue_depth(self) -> int:
+        """Sentences waiting for the engine."""
+        return self._batcher.depth if self._batcher else 0
+
+    def health(self) -> Health:
+        """A snapshot of this translator for the probes."""
+        batcher = self._batcher
+        return Health(
+            status=self._status,
+            direction=self.direction.key,
+            model=self.model_id,
+            error=self._error,
+            queue_depth=self.queue_depth,
+            worker_alive=bool(batcher and batcher.alive),
+            batches=batcher.batches if batcher else 0,
+            cache=self.cache.stats(),
+        )
+
+    def close(self) -> None:
+        """Stop taking work, finish what is queued, stop the workers."""
+        if self._batcher is not None:
+            self._batcher.shutdown(wait=True, timeout=self.settings.graceful_timeout_s)
+        self._ready.clear()
+        self._status = Status.STOPPED
+
+    # --- translation ---------------------------------------------------------------
+
+    def translate(
+        self,
+        texts: Sequence[str],
+        options: GenerationOptions | None = None,
+        timeout: float | None = None,
+        use_cache: bool = True,
+    ) -> tuple[list[str], RequestStats]:
+        """Translate each text; raise a ServiceError subclass on any failure.
+
+        ``use_cache=False`` neither reads nor fills the cache (a client's
+        ``Cache-Control: no-cache``; load tests use it to measure the model path).
+        """
+        if not self.ready:
+            if self._status is Status.FAILED:
+                raise NotReady(f"The model failed to load: {self._error}", retry_after=30)
+            raise NotReady("The model is still loading; retry shortly.", retry_after=5)
+        seconds = timeout or self.settings.request_timeout_s
+        job = Job.within(options or self.default_options, seconds, use_cache)
+        results = self._translate_texts(texts, job)
+        return [self._blocked.check(r) for r in results], job.stats
+
+    def _prepare(self, text: str) -> str | Document:
+        """Return the final answer for texts the model need not see, else a Document."""
+        cleaned = clean_input(text)
+        if not cleaned.strip():
+            return ""
+        source = self.direction.source
+        if not source.has_script(cleaned):
+            return text  # nothing in the source language: numbers, emoji, the target's
+        assert self._engine is not None
+        limit = min(self._engine.max_source_tokens, self.settings.max_sentence_tokens)
+        return fit_to_model(segment(cleaned, source.find_spans), self._engine.count_tokens, limit)
+
+    def _translate_texts(self, texts: Sequence[str], job: Job) -> list[str]:
+        prepared = [self._prepare(t) for t in texts]
+        pieces = [p for doc in prepared if isinstance(doc, Document) for p in doc.pieces]
+        translated = iter(self._translate_pieces(pieces, job))
+        target = self.direction.target
+        return [
+            doc.join(
+                [next(translated) for _ in doc.pieces],
+                target.sentence_gap,
+                target.keeps_inline_gaps,
+            )
+            if isinstance(doc, Document)
+            else doc
+            for doc in prepared
+        ]
+
+    def _translate_pieces(self, pieces: Sequence[Piece], job: Job) -> list[str]:
+        """Translate every piece of every text of a request with one batcher submission."""
+        assert self._engine is not None and self._guard is not None
+        out = [p.text for p in pieces]
+        keyed: list[tuple[Occurrence, tuple]] = []
+        for index, piece in enumerate(pieces):
+            if not self.direction.source.has_script(piece.text):
+                continue
+            protected = self._guard.protect(piece.text)
+            if protected.overflow:
+                out[index] = self._translate_around_spans(piece.text, job)
+                continue
+            job.stats.sentences += 1
+            key = TranslationCache.key(self._engine.model_id, job.options, protected.text)
+            keyed.append((Occurrence(index, piece.text, protected), key))
+        groups = group_sentences(keyed)
+        for group in groups.values():
+            cached = self.cache.get(group.key) if job.use_cache else None
+            if cached is not None:
+                group.output, group.from_cache = cached, True
+                job.stats.cache_hits += len(group.members)
+        misses = [g for g in groups.values() if g.output is None]
+        raw = self._run([g.masked for g in misses], job.options, job)
+        for group, output in zip(misses, raw, strict=True):
+            group.output = strip_debris(output)
+        for group in groups.values():
+            for occurrence in group.members:
+                out[occurrence.index] = self._finish(occurrence, group, job)
+        return out
+
+    def _finish(self, occurrence: Occurrence, group: SentenceGroup, job: Job) -> str:
+        assert self._guard is not None
+        restored = self._guard.restore(group.output or "", occurrence.protected)
+        if restored is None:
+            # A span got lost or garbled: retry with a wider beam, then keep the spans
+            # out of the model entirely. Never return a translation missing them.
+            job.stats.fallbacks += 1
+            retry = dataclasses.replace(job.options, beam_size=self._fallback_beam)
+            masked = strip_debris(self._run([occurrence.protected.text], retry, job)[0])
+            restored = self._guard.restore(masked, occurrence.protected)
+            if restored is None:
+                logger.info(
+                    "span fallback: translating around %d span(s)",
+                    len(occurrence.protected.spans),
+                )
+                return self._translate_around_spans(occurrence.source, job)
+        elif job.use_cache and not group.from_cache:
+            self.cache.put(group.key, group.output or "")
+        if not restored.strip():
+            # The model produced nothing (only special tokens): keep the source sentence
+            # visible rather than silently drop it from the translation.
+            logger.warning(
+                "empty translation for a %d-character sentence; kept the source",
+                len(occurrence.source),
+            )
+            return occurrence.source
+        return self._polish(restored, occurrence.source, occurrence.protected.spans)
+
+    def _polish(self, translation: str, source: str, spans: Sequence[str]) -> str:
+        """Final mark mirrored from the source; a capital where the target uses one."""
+        target = self.direction.target
+        text = mirror_final_punctuation(translation, source, target)
+        return capitalize_first(text, spans) if target.capitalize else text
+
+    def _translate_around_spans(self, text: str, job: Job) -> str:
+        """Translate the source-language runs between spans apart; keep spans verbatim."""
+        assert self._guard is not None
+        source, target = self.direction.source, self.direction.target
+        pieces = split_around_spans(text, self._guard.find)
+        runs = [p for p, is_span in pieces if not is_span and source.has_script(p)]
+        translated = iter(strip_debris(t) for t in self._run(runs, job.options, job))
+        words = [
+            next(translated) if not is_span and source.has_script(piece) else piece.strip()
+            for piece, is_span in pieces
+        ]
+        period = target.end_marks["period"]
+        joined = " ".join(
+            w.rstrip(period) if i < len(words) - 1 else w for i, w in enumerate(words) if w
+        )
+        return self._polish(joined, text, [p for p, is_span in pieces if is_span])
+
+    def _run(self, texts: list[str], options: GenerationOptions, job: Job) -> list[str]:
+        """Send *texts* to the batcher and wait for all of them until the job's deadline."""
+        if not texts:
+            return []
+        assert self._batcher is not None
+        futures = self._batcher.submit(texts, options, job.deadline)
+        try:
+            return [future.result(timeout=job.remaining()) for future in futures]
+        except FutureTimeout:
+            raise DeadlineExceeded(
+                "The translation did not finish before the request deadline."
+            ) from None
+        except ServiceError:
+            raise
+        except Exception as exc:
+            raise TranslationFailed("The translation engine failed on this request.") from exc
+        finally:
+            for future in futures:
+                future.cancel()  # a no-op for finished ones; frees the queue of the rest
+
+    def _engine_call(self, texts: list[str], options: Hashable) -> list[str]:
+        """Worker side: one engine call for a batch sharing the same options."""
+        assert self._engine is not None and isinstance(options, GenerationOptions)
+        return self._engine.translate(texts, options)
