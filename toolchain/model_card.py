@@ -144,7 +144,7 @@ def _quant_text(manifest: dict) -> str:
 
 _CARD = """# demo-zh-en: a small Chinese → English Marian model trained on Tatoeba
 
-The service's default model, trained on CPU by `scripts/train_demo_model.py` so that the
+The service's default model, trained on CPU by `zh-en-translator train-demo` so that the
 service works offline out of the box. It is a demo: use `Helsinki-NLP/opus-mt-zh-en` for
 real work (see the project README).
 
@@ -188,8 +188,8 @@ benchmarks and re-exports) {ckpt_mb:.1f} MB; {total_mb:.1f} MB in all. Quantizat
 
 Through the service's own `Translator` (cleaning, segmentation, placeholders,
 post-processing; cache off), sacrebleu 13a BLEU and chrF on {n} dev pairs, detokenised
-output. Reproduce with `python scripts/evaluate.py build/demo/dev.tsv [--beam 4]
-[--precision fp32 --model build/demo/eval-fp32]` after `python scripts/train_demo_model.py
+output. Reproduce with `zh-en-translator evaluate build/demo/dev.tsv [--beam 4]
+[--precision fp32 --model build/demo/eval-fp32]` after `zh-en-translator train-demo
 --stage split` (the fp32 copy is written by `--stage card`, which reruns all of these).
 
 | model | BLEU | chrF | seconds |
