@@ -1,0 +1,104 @@
+"""De-duplication across sources and the deterministic held-out dev/test slices.
+
+Pairs arrive in source priority order. A pair is dropped when its normalised
+``(english, chinese)`` was seen before, or when its normalised source side (Chinese by
+default, the side the service translates from) was: the first source keeps it. The dev
+and test slices of each domain are the pairs with the smallest salted SHA-256 of that
+normalised key, so a rerun on the same data gives the same split, and the held-out
+sentences never appear in training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SPLIT_SALT = "zh-en-corpus-v1"
+# (dev, test) per domain; a small domain gives at most a tenth of its pairs to each
+HELD_OUT = {"dict": (200, 200), "help": (500, 500), "ui": (500, 500), "bible": (500, 500)}
+_EDGE_PUNCT = " .,:;!?…。，：；！？、'\"“”‘’「」()（）"
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Pair:
+    en: str
+    zh: str
+    domain: str
+    source: str
+
+
+def fold_en(text: str) -> str:
+    """English dedup key: NFKC, case-folded, one space, no edge punctuation."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("...", "…")
+    return _SPACE_RE.sub(" ", text).strip(_EDGE_PUNCT)
+
+
+def fold_zh(text: str) -> str:
+    """Chinese dedup key: NFKC (full-width -> ASCII), no spaces, no edge punctuation."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("...", "…")
+    return _SPACE_RE.sub("", text).strip(_EDGE_PUNCT)
+
+
+def dedup(pairs: Iterable[Pair], side: str = "zh") -> list[Pair]:
+    """Keep the first pair per normalised pair and per normalised ``side`` (zh, en, none)."""
+    seen_pairs: set[tuple[str, str]] = set()
+    seen_side: set[str] = set()
+    kept = []
+    for pair in pairs:
+        en, zh = fold_en(pair.en), fold_zh(pair.zh)
+        key = {"zh": zh, "en": en}.get(side)
+        if (en, zh) in seen_pairs or (key is not None and key in seen_side):
+            continue
+        seen_pairs.add((en, zh))
+        if key is not None:
+            seen_side.add(key)
+        kept.append(pair)
+    return kept
+
+
+def split_key(pair: Pair, salt: str = SPLIT_SALT) -> str:
+    data = f"{salt}\t{fold_en(pair.en)}\t{fold_zh(pair.zh)}".encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def held_out_sizes(domain: str, count: int) -> tuple[int, int]:
+    dev, test = HELD_OUT.get(domain, (500, 500))
+    cap = count // 10
+    return min(dev, cap), min(test, cap)
+
+
+def split(pairs: list[Pair], salt: str = SPLIT_SALT) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """``(train, dev, test)``; each keeps the input order within its slice."""
+    by_domain: dict[str, list[int]] = {}
+    for index, pair in enumerate(pairs):
+        by_domain.setdefault(pair.domain, []).append(index)
+    role = ["train"] * len(pairs)
+    for domain, indices in by_domain.items():
+        dev_n, test_n = held_out_sizes(domain, len(indices))
+        ranked = sorted(indices, key=lambda i: split_key(pairs[i], salt))
+        for i in ranked[:test_n]:
+            role[i] = "test"
+        for i in ranked[test_n : test_n + dev_n]:
+            role[i] = "dev"
+    slices: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
+    for index, pair in enumerate(pairs):
+        slices[role[index]].append(pair)
+    return slices["train"], slices["dev"], slices["test"]
+
+
+def write_tsv(pairs: Iterable[Pair], path: Path) -> int:
+    """Write ``english<TAB>chinese<TAB>domain`` lines; returns the number written."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for pair in pairs:
+            handle.write(f"{pair.en}\t{pair.zh}\t{pair.domain}\n")
+            count += 1
+    return count
