@@ -99,6 +99,7 @@ class Engine:
             max_len,
             options.min_new_tokens,
             options.loop_guard,
+            options.no_repeat_ngram,
         )
         state = self.runtime.start(encoded, self._pad, beams, max(max_len) + 1)
         if beams == 1:

@@ -16,3 +16,6 @@ class GenerationOptions:
     length_penalty: float = 1.0
     # Stop a sentence that starts looping (see engine.search.runaway_tail).
     loop_guard: bool = True
+    # Beam search refuses to repeat an n-gram of this size, or a token three times in a
+    # row (engine.search.repeats); 0 turns it off. The translator's repetition retry sets it.
+    no_repeat_ngram: int = 0

@@ -30,6 +30,9 @@ class SearchLimits:
     max_len: Sequence[int]  # per sentence
     min_len: int = 0
     loop_guard: bool = True
+    # Beam search only: refuse a token that repeats an n-gram of this size already in
+    # the hypothesis, or that would be the third identical token in a row (0: off).
+    no_repeat_ngram: int = 0
 
 
 def runaway_tail(seq: Sequence[int], max_period: int = 6) -> int:
@@ -48,6 +51,18 @@ def runaway_tail(seq: Sequence[int], max_period: int = 6) -> int:
         if all(tail[i] == tail[i % period] for i in range(span)):
             return n - span + period
     return n
+
+
+def repeats(seq: Sequence[int], n: int) -> bool:
+    """True if *seq* ends in an n-gram it already holds, or in three identical tokens."""
+    if n <= 0 or len(seq) < 3:
+        return False
+    if seq[-1] == seq[-2] == seq[-3]:
+        return True
+    if len(seq) <= n:
+        return False
+    tail = list(seq[-n:])
+    return any(list(seq[i : i + n]) == tail for i in range(len(seq) - n))
 
 
 def greedy(state: StepState, limits: SearchLimits, top_k: int = 2) -> list[list[int]]:
@@ -138,6 +153,8 @@ def _pick(
         row = block * beam_size + int(flat) // cand.k
         tok = int(cand.ids[block, flat])
         seq = [*seqs[row], tok]
+        if tok != limits.eos and repeats(seq, limits.no_repeat_ngram):
+            continue
         cut = runaway_tail(seq) if limits.loop_guard else len(seq)
         if tok == limits.eos or cut < len(seq) or len(seq) >= limits.max_len[sent]:
             if rank < beam_size:  # as in HF: an ending counts only among the top beams

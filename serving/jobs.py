@@ -15,7 +15,9 @@ class RequestStats:
 
     sentences: int = 0
     cache_hits: int = 0
+    # Sentences whose first translation lost a span, or ran away repeating itself.
     fallbacks: int = 0
+    repetition_retries: int = 0
 
 
 @dataclass

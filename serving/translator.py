@@ -12,11 +12,10 @@ The model loads in a background thread so the process answers liveness probes at
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from serving.batcher import MicroBatcher
 from serving.cache import TranslationCache
 from serving.engines import EngineFactory, TranslationEngine, load_engine
 from serving.errors import DeadlineExceeded, NotReady, ServiceError, TranslationFailed
+from serving.finishing import Finisher
 from serving.health import Health, Status
 from serving.jobs import Job, Occurrence, RequestStats, SentenceGroup, group_sentences
 from serving.policy import BlockedWords
@@ -75,6 +75,7 @@ class Translator:
         self._engine: TranslationEngine | None = None
         self._batcher: MicroBatcher | None = None
         self._guard: SpanGuard | None = None
+        self._finisher: Finisher | None = None
         self._status = Status.STARTING
         self._error: str | None = None
         self._ready = threading.Event()
@@ -101,6 +102,7 @@ class Translator:
             self._guard = SpanGuard(
                 engine.span_mode, engine.preprocess, self.direction.source.find_spans
             )
+            self._finisher = Finisher(self._guard, self.direction, self._fallback_beam)
             self._batcher = MicroBatcher(
                 self._engine_call,
                 self.settings.max_batch_size,
@@ -221,7 +223,9 @@ class Translator:
             return text  # nothing in the source language: numbers, emoji, the target's
         assert self._engine is not None
         limit = min(self._engine.max_source_tokens, self.settings.max_sentence_tokens)
-        return fit_to_model(segment(cleaned, source.find_spans), self._engine.count_tokens, limit)
+        brackets = self.direction.target.tag_brackets
+        doc = segment(cleaned, source.find_spans, brackets)
+        return fit_to_model(doc, self._engine.count_tokens, limit)
 
     def _translate_texts(self, texts: Sequence[str], job: Job) -> list[str]:
         prepared = [self._prepare(t) for t in texts]
@@ -264,44 +268,30 @@ class Translator:
         raw = self._run([g.masked for g in misses], job.options, job)
         for group, output in zip(misses, raw, strict=True):
             group.output = strip_debris(output)
-        for group in groups.values():
-            for occurrence in group.members:
-                out[occurrence.index] = self._finish(occurrence, group, job)
+        self._finish(groups.values(), job, out)
         return out
 
-    def _finish(self, occurrence: Occurrence, group: SentenceGroup, job: Job) -> str:
-        assert self._guard is not None
-        restored = self._guard.restore(group.output or "", occurrence.protected)
-        if restored is None:
-            # A span got lost or garbled: retry with a wider beam, then keep the spans
-            # out of the model entirely. Never return a translation missing them.
-            job.stats.fallbacks += 1
-            retry = dataclasses.replace(job.options, beam_size=self._fallback_beam)
-            masked = strip_debris(self._run([occurrence.protected.text], retry, job)[0])
-            restored = self._guard.restore(masked, occurrence.protected)
-            if restored is None:
-                logger.info(
-                    "span fallback: translating around %d span(s)",
-                    len(occurrence.protected.spans),
-                )
-                return self._translate_around_spans(occurrence.source, job)
-        elif job.use_cache and not group.from_cache:
-            self.cache.put(group.key, group.output or "")
-        if not restored.strip():
-            # The model produced nothing (only special tokens): keep the source sentence
-            # visible rather than silently drop it from the translation.
-            logger.warning(
-                "empty translation for a %d-character sentence; kept the source",
-                len(occurrence.source),
-            )
-            return occurrence.source
-        return self._polish(restored, occurrence.source, occurrence.protected.spans)
+    def _finish(self, groups: Iterable[SentenceGroup], job: Job, out: list[str]) -> None:
+        """Fill *out* with each occurrence's finished sentence, rescuing refused ones."""
+        assert self._finisher is not None
+        refused: list[tuple[Occurrence, str]] = []
+        for group in groups:
+            output = group.output or ""
+            for occurrence in group.members:
+                finished = self._finisher.accept(output, occurrence)
+                if finished is None:
+                    refused.append((occurrence, output))
+                    continue
+                out[occurrence.index] = finished
+                if job.use_cache and not group.from_cache:
+                    self.cache.put(group.key, output)
+        if refused:
 
-    def _polish(self, translation: str, source: str, spans: Sequence[str]) -> str:
-        """Final mark mirrored from the source; a capital where the target uses one."""
-        target = self.direction.target
-        text = mirror_final_punctuation(translation, source, target)
-        return capitalize_first(text, spans) if target.capitalize else text
+            def run(texts: list[str], options: GenerationOptions) -> list[str]:
+                return self._run(texts, options, job)
+
+            for index, text in self._finisher.rescue(refused, job, run).items():
+                out[index] = text
 
     def _translate_around_spans(self, text: str, job: Job) -> str:
         """Translate the source-language runs between spans apart; keep spans verbatim."""
@@ -318,7 +308,10 @@ class Translator:
         joined = " ".join(
             w.rstrip(period) if i < len(words) - 1 else w for i, w in enumerate(words) if w
         )
-        return self._polish(joined, text, [p for p, is_span in pieces if is_span])
+        target = self.direction.target
+        joined = mirror_final_punctuation(joined, text, target)
+        spans = [p for p, is_span in pieces if is_span]
+        return capitalize_first(joined, spans) if target.capitalize else joined
 
     def _run(self, texts: list[str], options: GenerationOptions, job: Job) -> list[str]:
         """Send *texts* to the batcher and wait for all of them until the job's deadline."""

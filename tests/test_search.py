@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.search import SearchLimits, beam, greedy, runaway_tail
+from engine.search import SearchLimits, beam, greedy, repeats, runaway_tail
 
 START, EOS, FILLER = 0, 1, 99
 
@@ -301,3 +301,32 @@ def test_beam_counts_an_ending_only_if_it_ranks_among_the_top_beams():
     best = [5, 7, 10, 14, 15, 16]
     assert seq_logp(table, best) / (len(best) + 1) > seq_logp(table, [5]) / 2
     assert beam(FakeState([table], 2), limits([20]), 2) == [best]
+
+
+@pytest.mark.parametrize(
+    ("seq", "n", "expected"),
+    [
+        ([5, 6, 7], 3, False),
+        ([5, 5, 5], 3, True),  # a third identical token in a row
+        ([5, 5, 6], 3, False),
+        ([5, 6, 7, 8, 5, 6, 7], 3, True),  # the trigram 5 6 7 again
+        ([5, 6, 7, 8, 5, 6, 9], 3, False),
+        ([5, 6, 5, 6], 2, True),
+        ([5, 5, 5], 0, False),  # off
+    ],
+)
+def test_repeats(seq, n, expected):
+    assert repeats(seq, n) is expected
+
+
+def test_beam_with_no_repeat_ngram_leaves_the_loop():
+    # "use use use ...": 20 loops back to itself; 30 is a worse but non-repeating way out.
+    table: Table = {START: {10: 0.9, 50: 0.1}, 10: {20: 0.9, 50: 0.1}}
+    table[20] = {20: 0.7, 30: 0.2, EOS: 0.1}
+    table[30] = {EOS: 0.9, 50: 0.1}
+    table[50] = {EOS: 1.0}
+    looping = beam(FakeState([table], 2), limits([12]), 2)
+    assert looping[0][:4] == [10, 20, 20, 20]
+    guarded = SearchLimits(START, EOS, [12], 0, True, 3)
+    out = beam(FakeState([table], 2), guarded, 2)[0]
+    assert not repeats(out, 3) and out.count(20) <= 2

@@ -56,6 +56,11 @@ class Language:
     keeps_inline_gaps: bool
     # A short everyday sentence in this language: the warm-up of a model reading it.
     warmup: str
+    # How this language brackets a leading tag (【限时特价】 → [Limited-time offer]);
+    # None: lines are not taken apart (text.structure) for this target.
+    tag_brackets: tuple[str, str] | None = None
+    # Output is typeset with ASCII punctuation and English spacing (text.typography).
+    ascii_punctuation: bool = False
 
     def has_script(self, text: str) -> bool:
         """True if *text* holds at least one character of this language's script."""
@@ -102,6 +107,8 @@ ENGLISH = Language(
     sentence_gap=" ",
     keeps_inline_gaps=True,
     warmup="Hello, world.",
+    tag_brackets=("[", "]"),
+    ascii_punctuation=True,
 )
 
 LANGUAGES: Mapping[str, Language] = MappingProxyType({"zh": CHINESE, "en": ENGLISH})

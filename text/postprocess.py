@@ -78,3 +78,29 @@ def capitalize_first(text: str, keep: Sequence[str] = ()) -> str:
     if any(span and text.startswith(span, index) for span in keep):
         return text
     return text[:index] + text[index].upper() + text[index + 1 :]
+
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def has_runaway_repeat(text: str) -> bool:
+    """True if a word comes three times in a row, or a pair of words does."""
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    for n in (1, 2):
+        for i in range(len(words) - 3 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n] == words[i + 2 * n : i + 3 * n]:
+                return True
+    return False
+
+
+def drop_unmirrored_period(translation: str, source: str) -> str:
+    """Remove a final full stop the model added where the source has no final mark.
+
+    Titles, buttons and lines that end in a URL carry no period ("立即购买" → "Buy now").
+    """
+    if _source_final(source) is not None:
+        return translation
+    body = translation.rstrip()
+    if body.endswith((".", "。")) and not body.endswith(("...", "……")):
+        return body[:-1].rstrip()
+    return translation

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from text.languages import CHINESE_RE
 from text.spans import SpanFinder, find_spans
+from text.structure import Frame, frame_line
 
 _CLOSERS = "”’」』）)】》〉\"'］]"
 # A run of sentence-final marks, then any closing quotes or brackets.
@@ -33,6 +34,9 @@ class Piece:
     text: str
     # True for the 2nd, 3rd... parts of a sentence that was too long and had to be cut.
     continuation: bool = False
+    # Carried verbatim around the translation: a tag's brackets, a line's trailing emoji.
+    prefix: str = ""
+    suffix: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Document:
                 out.append(piece.gap)
             elif out and translated and not out[-1][-1:].isspace():
                 out.append(sentence_gap)
-            out.append(translated)
+            out.append(piece.prefix + translated + piece.suffix)
         out.append(self.tail)
         return "".join(out)
 
@@ -102,22 +106,54 @@ def _sentences(line: str, finder: SpanFinder) -> list[tuple[str, str]]:
     return result
 
 
-def segment(text: str, finder: SpanFinder = find_spans) -> Document:
+def segment(
+    text: str,
+    finder: SpanFinder = find_spans,
+    brackets: tuple[str, str] | None = None,
+) -> Document:
     """Split *text* into pieces, keeping every whitespace character as a gap.
 
-    *finder* marks the spans (numbers, URLs) whose dots do not end a sentence.
+    *finder* marks the spans (numbers, URLs) whose dots do not end a sentence. With
+    *brackets* (the target's ``[``, ``]``), each line is framed first
+    (:func:`text.structure.frame_line`): list markers and emoji go verbatim into the
+    gaps, leading tags become pieces of their own wrapped in *brackets*.
     """
     pieces: list[Piece] = []
     gap = ""
     for index, line in enumerate(text.split("\n")):
         if index:
             gap += "\n"
-        for space, sentence in _sentences(line, finder):
+        if brackets is None:
+            frame = Frame((), line, "")
+        else:
+            body = line.lstrip()
+            gap += line[: len(line) - len(body)]
+            frame = frame_line(body)
+        first = len(pieces)
+        for part, is_tag in frame.head:
+            if not is_tag:
+                gap += part
+                continue
+            assert brackets is not None
+            pieces.append(Piece(gap, part, prefix=brackets[0], suffix=brackets[1]))
+            gap = ""
+        for space, sentence in _sentences(frame.body, finder):
             gap += space
             if sentence:
                 pieces.append(Piece(gap, sentence))
                 gap = ""
+        if frame.tail:
+            if len(pieces) > first:
+                last = pieces[-1]
+                pieces[-1] = replace(last, suffix=last.suffix + _spaced(frame.tail))
+            else:
+                gap += frame.tail
     return Document(tuple(pieces), gap)
+
+
+def _spaced(tail: str) -> str:
+    """Trailing emoji after an English sentence, with a space before them."""
+    return tail if tail[:1].isspace() else " " + tail
 
 
 def _inside_word(text: str, at: int) -> bool:
@@ -176,8 +212,12 @@ def fit_to_model(doc: Document, count: Callable[[str], int], limit: int) -> Docu
     pieces: list[Piece] = []
     for piece in doc.pieces:
         parts = split_long(piece.text, count, limit)
-        pieces.append(Piece(piece.gap, parts[0], piece.continuation))
-        pieces += [Piece("", part, True) for part in parts[1:]]
+        if len(parts) == 1:
+            pieces.append(piece)
+            continue
+        pieces.append(Piece(piece.gap, parts[0], piece.continuation, piece.prefix))
+        pieces += [Piece("", part, True) for part in parts[1:-1]]
+        pieces.append(Piece("", parts[-1], True, suffix=piece.suffix))
     return Document(tuple(pieces), doc.tail)
 
 

@@ -45,6 +45,16 @@ class Metrics:
         self.cache_hits = Counter(
             "translator_cache_hits", "Sentences answered from the cache", registry=self.registry
         )
+        self.fallbacks = Counter(
+            "translator_span_fallbacks",
+            "Sentences retranslated because the first translation lost a span",
+            registry=self.registry,
+        )
+        self.repetition_retries = Counter(
+            "translator_repetition_retries",
+            "Sentences retranslated because the first translation repeated itself",
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
             "translator_batch_sentences",
             "Sentences per engine call",

@@ -37,8 +37,11 @@ def register_request_log(app: Flask, metrics: Metrics) -> None:
             metrics.latency.observe(elapsed)
             metrics.sentences.inc(stats.sentences)
             metrics.cache_hits.inc(stats.cache_hits)
+            metrics.fallbacks.inc(stats.fallbacks)
+            metrics.repetition_retries.inc(stats.repetition_retries)
         request_log.info(
-            "request_id=%s method=%s path=%s status=%d latency_ms=%.1f sentences=%d cache_hits=%d",
+            "request_id=%s method=%s path=%s status=%d latency_ms=%.1f sentences=%d "
+            "cache_hits=%d fallbacks=%d repetition_retries=%d",
             g.get("request_id", "-"),
             request.method,
             request.path,
@@ -46,5 +49,7 @@ def register_request_log(app: Flask, metrics: Metrics) -> None:
             elapsed * 1000,
             stats.sentences if stats else 0,
             stats.cache_hits if stats else 0,
+            stats.fallbacks if stats else 0,
+            stats.repetition_retries if stats else 0,
         )
         return response
