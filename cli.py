@@ -22,6 +22,10 @@ from config import ROOT
 # command -> (module whose main(argv) runs it, one-line description)
 _TOOLS = {
     "evaluate": ("toolchain.evaluate", "score a pairs file through the Translator"),
+    "check": (
+        "toolchain.check_output",
+        "flag typography, span and structure defects in translations",
+    ),
     "export": ("toolchain.export_cli", "export a Marian checkpoint into a model directory"),
     "bench": ("toolchain.bench.engines", "engines side by side on the same models"),
     "loadtest": ("toolchain.loadtest", "drive a running service over loopback"),

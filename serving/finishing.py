@@ -73,7 +73,7 @@ class Finisher:
             return occurrence.source
         target, source = self.direction.target, occurrence.source
         text = mirror_final_punctuation(translation, source, target)
-        text = drop_unmirrored_period(text, source)
+        text = drop_unmirrored_period(text, source, occurrence.protected.spans)
         if target.capitalize:
             text = capitalize_first(text, occurrence.protected.spans)
         return text

@@ -34,6 +34,7 @@ from text.normalize import clean_input
 from text.postprocess import capitalize_first, mirror_final_punctuation, strip_debris
 from text.segment import Document, Piece, fit_to_model, segment
 from text.spans import SpanGuard, split_around_spans
+from text.typography import CJK_PUNCTUATION_RE, typeset
 
 logger = logging.getLogger(__name__)
 
@@ -220,12 +221,23 @@ class Translator:
             return ""
         source = self.direction.source
         if not source.has_script(cleaned):
-            return text  # nothing in the source language: numbers, emoji, the target's
+            # Nothing in the source language (numbers, emoji, the target's own words):
+            # the model is not asked, but CJK punctuation still gets the target's form.
+            return self._typeset_lines(text)
         assert self._engine is not None
         limit = min(self._engine.max_source_tokens, self.settings.max_sentence_tokens)
         brackets = self.direction.target.tag_brackets
         doc = segment(cleaned, source.find_spans, brackets)
         return fit_to_model(doc, self._engine.count_tokens, limit)
+
+    def _typeset_lines(self, text: str) -> str:
+        if not self.direction.target.ascii_punctuation or not CJK_PUNCTUATION_RE.search(text):
+            return text
+        lines = []
+        for line in text.split("\n"):
+            body = line.strip()
+            lines.append(line[: line.find(body)] + typeset(body, body) if body else line)
+        return "\n".join(lines)
 
     def _translate_texts(self, texts: Sequence[str], job: Job) -> list[str]:
         prepared = [self._prepare(t) for t in texts]

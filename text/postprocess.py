@@ -75,8 +75,11 @@ def capitalize_first(text: str, keep: Sequence[str] = ()) -> str:
         index += 1
     if index == len(text) or not text[index].islower():
         return text
-    if any(span and text.startswith(span, index) for span in keep):
-        return text
+    for span in keep:
+        # A span the letter belongs to, even one that starts with an opener: {{count}}.
+        at = text.find(span) if span else -1
+        if 0 <= at <= index < at + len(span):
+            return text
     return text[:index] + text[index].upper() + text[index + 1 :]
 
 
@@ -93,14 +96,22 @@ def has_runaway_repeat(text: str) -> bool:
     return False
 
 
-def drop_unmirrored_period(translation: str, source: str) -> str:
+_PATH_CHARS = ("/", "\\")
+
+
+def drop_unmirrored_period(translation: str, source: str, spans: Sequence[str] = ()) -> str:
     """Remove a final full stop the model added where the source has no final mark.
 
     Titles, buttons and lines that end in a URL carry no period ("立即购买" → "Buy now").
+    Nor does a sentence whose last word is a URL or path of *spans*: a period glued to
+    it would be copied with it.
     """
-    if _source_final(source) is not None:
-        return translation
     body = translation.rstrip()
+    ends_in_path = any(
+        body[:-1].endswith(span) and any(c in span for c in _PATH_CHARS) for span in spans
+    )
+    if _source_final(source) is not None and not ends_in_path:
+        return translation
     if body.endswith((".", "。")) and not body.endswith(("...", "……")):
         return body[:-1].rstrip()
     return translation

@@ -50,6 +50,7 @@ _CJK_PUNCT = str.maketrans(
         "·": "·",
     }
 )
+CJK_PUNCTUATION_RE = re.compile("[\u3000-\u303f\uff01-\uff5e]")
 # Full-width ASCII variants U+FF01..U+FF5E -> U+0021..U+007E (after the table above).
 _FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _ELLIPSIS_RE = re.compile(r"…+|\.{4,}")
