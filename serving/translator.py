@@ -31,10 +31,10 @@ from serving.jobs import Job, Occurrence, RequestStats, SentenceGroup, group_sen
 from serving.policy import BlockedWords
 from text.languages import ZH_EN, Direction
 from text.normalize import clean_input
-from text.postprocess import capitalize_first, mirror_final_punctuation, strip_debris
+from text.postprocess import strip_debris
 from text.segment import Document, Piece, fit_to_model, segment
-from text.spans import SpanGuard, split_around_spans
-from text.typography import CJK_PUNCTUATION_RE, typeset
+from text.spans import SpanGuard
+from text.typography import CJK_PUNCTUATION_RE, english_separators, typeset
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +100,12 @@ class Translator:
             if served != self.direction:
                 raise ModelLoadError(f"the model translates {served}, expected {self.direction}")
             self._engine = engine
+            target = self.direction.target
             self._guard = SpanGuard(
-                engine.span_mode, engine.preprocess, self.direction.source.find_spans
+                engine.span_mode,
+                engine.preprocess,
+                self.direction.source.find_spans,
+                english_separators if target.ascii_punctuation else None,
             )
             self._finisher = Finisher(self._guard, self.direction, self._fallback_beam)
             self._batcher = MicroBatcher(
@@ -207,7 +211,9 @@ class Translator:
         """
         if not self.ready:
             if self._status is Status.FAILED:
-                raise NotReady(f"The model failed to load: {self._error}", retry_after=30)
+                # The cause (paths, library text) is for the log and operators, not
+                # clients; a failed load does not fix itself, so no Retry-After.
+                raise NotReady("The model failed to load; see the service log.")
             raise NotReady("The model is still loading; retry shortly.", retry_after=5)
         seconds = timeout or self.settings.request_timeout_s
         job = Job.within(options or self.default_options, seconds, use_cache)
@@ -264,9 +270,6 @@ class Translator:
             if not self.direction.source.has_script(piece.text):
                 continue
             protected = self._guard.protect(piece.text)
-            if protected.overflow:
-                out[index] = self._translate_around_spans(piece.text, job)
-                continue
             job.stats.sentences += 1
             key = TranslationCache.key(self._engine.model_id, job.options, protected.text)
             keyed.append((Occurrence(index, piece.text, protected), key))
@@ -304,26 +307,6 @@ class Translator:
 
             for index, text in self._finisher.rescue(refused, job, run).items():
                 out[index] = text
-
-    def _translate_around_spans(self, text: str, job: Job) -> str:
-        """Translate the source-language runs between spans apart; keep spans verbatim."""
-        assert self._guard is not None
-        source, target = self.direction.source, self.direction.target
-        pieces = split_around_spans(text, self._guard.find)
-        runs = [p for p, is_span in pieces if not is_span and source.has_script(p)]
-        translated = iter(strip_debris(t) for t in self._run(runs, job.options, job))
-        words = [
-            next(translated) if not is_span and source.has_script(piece) else piece.strip()
-            for piece, is_span in pieces
-        ]
-        period = target.end_marks["period"]
-        joined = " ".join(
-            w.rstrip(period) if i < len(words) - 1 else w for i, w in enumerate(words) if w
-        )
-        target = self.direction.target
-        joined = mirror_final_punctuation(joined, text, target)
-        spans = [p for p, is_span in pieces if is_span]
-        return capitalize_first(joined, spans) if target.capitalize else joined
 
     def _run(self, texts: list[str], options: GenerationOptions, job: Job) -> list[str]:
         """Send *texts* to the batcher and wait for all of them until the job's deadline."""

@@ -72,7 +72,6 @@ def test_placeholder_protect_masks_spans_in_order():
     guard = SpanGuard("placeholder")
     protected = guard.protect("满99元包邮，iPhone 15 Pro降价10%")
     assert protected == Protected(f"满{P0}元包邮，{P1}降价{P2}", ("99", "iPhone 15 Pro", "10%"))
-    assert not protected.overflow
 
 
 @pytest.mark.parametrize(
@@ -134,18 +133,31 @@ def test_private_use_characters_in_the_input_are_protected_too():
     assert guard.restore(f"The icon {P0} is good", protected) == "The icon \ue123 is good"
 
 
-def test_placeholder_overflow_when_more_spans_than_placeholders():
-    guard = SpanGuard("placeholder")
-    text = "，".join(str(n) for n in range(MAX_PLACEHOLDERS + 1))
+def test_a_list_of_spans_is_one_run_with_english_separators():
+    guard = SpanGuard("placeholder", separators=lambda gap: {"、": ", "}.get(gap, gap))
+    text = "尺码" + "、".join(f"X{n}" for n in range(MAX_PLACEHOLDERS + 2)) + "。"
     protected = guard.protect(text)
-    assert protected.overflow
-    assert protected.text == text  # nothing masked: the caller has to split
-    assert len(protected.spans) == MAX_PLACEHOLDERS + 1
-    assert guard.restore(text, protected) is None
+    assert protected.text == f"尺码{P0}。"
+    assert protected.spans == (", ".join(f"X{n}" for n in range(MAX_PLACEHOLDERS + 2)),)
+    assert guard.restore(f"Sizes {P0}.", protected) == f"Sizes {protected.spans[0]}."
 
-    exactly = guard.protect("，".join(str(n) for n in range(MAX_PLACEHOLDERS)))
-    assert not exactly.overflow
-    assert set(PLACEHOLDERS) <= set(exactly.text)
+
+def test_more_runs_than_placeholders_are_joined_shortest_gap_first():
+    guard = SpanGuard("placeholder")
+    text = "是".join(f"X{n}" for n in range(MAX_PLACEHOLDERS + 2)) + "。"
+    protected = guard.protect(text)
+    assert len(protected.spans) == MAX_PLACEHOLDERS
+    assert set(PLACEHOLDERS) <= set(protected.text)
+    restored = guard.restore(" ".join(PLACEHOLDERS) + ".", protected)
+    assert restored is not None
+    assert all(f"X{n}" in restored for n in range(MAX_PLACEHOLDERS + 2))
+
+
+def test_runs_prefer_gaps_without_words():
+    guard = SpanGuard("placeholder")
+    text = "A和B是" + "、".join(f"C{n}" for n in range(MAX_PLACEHOLDERS)) + "。"
+    protected = guard.protect(text)
+    assert protected.spans[0] == "A" and protected.spans[1] == "B"  # "和" keeps them apart
 
 
 # --- verbatim mode ------------------------------------------------------------------------

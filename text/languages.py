@@ -30,10 +30,12 @@ FINAL_MARKS: tuple[tuple[str, str], ...] = (
     ("！", "exclamation"),
     ("？", "question"),
     ("；", "semicolon"),
+    ("：", "colon"),
     (".", "period"),
     ("!", "exclamation"),
     ("?", "question"),
     (";", "semicolon"),
+    (":", "colon"),
 )
 
 
@@ -79,6 +81,7 @@ CHINESE = Language(
             "exclamation": "！",
             "question": "？",
             "semicolon": "；",
+            "colon": "：",
         }
     ),
     final_chars="。！？；：….!?;:",
@@ -100,6 +103,7 @@ ENGLISH = Language(
             "exclamation": "!",
             "question": "?",
             "semicolon": ";",
+            "colon": ":",
         }
     ),
     final_chars=".!?;:…",

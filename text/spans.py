@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 PLACEHOLDER_BASE = 0xE000
 MAX_PLACEHOLDERS = 10
@@ -153,6 +154,8 @@ LATIN_SPAN_RE = re.compile(
 _URL_TRAILING = ".,;:!?)]}'\""
 
 SpanFinder = Callable[[str], list[tuple[int, int]]]
+_WORD_IN_GAP_RE = re.compile(r"\w")
+_LIST_GAP_RE = re.compile(r" ?[、，,] ?")
 
 
 def find_spans(text: str) -> list[tuple[int, int]]:
@@ -193,9 +196,10 @@ class Protected:
     """A sentence with its spans masked, and the spans in source order."""
 
     text: str
+    # What each placeholder stands for: the span as written, or for a run of spans
+    # joined to fit the placeholders ("S、M、L"), the run with its separators in the
+    # target's form ("S, M, L").
     spans: tuple[str, ...]
-    # True when there were more spans than placeholders: only a split can keep them all.
-    overflow: bool = False
 
 
 class SpanGuard:
@@ -206,6 +210,7 @@ class SpanGuard:
         mode: str,
         preprocess: Callable[[str], str] | None = None,
         finder: SpanFinder = find_spans,
+        separators: Callable[[str], str] | None = None,
     ) -> None:
         if mode not in ("placeholder", "verbatim"):
             raise ValueError(f"span mode must be 'placeholder' or 'verbatim', not {mode!r}")
@@ -214,21 +219,35 @@ class SpanGuard:
         # digits become ASCII), so the check looks for that form.
         self._preprocess = preprocess or (lambda s: s)
         self.find = finder
+        # How the text between spans joined into one placeholder is written in the
+        # target ("、" → ", " for English); unchanged by default.
+        self._separators = separators or (lambda s: s)
 
     def protect(self, text: str) -> Protected:
-        """Return *text* with spans masked (placeholder mode) or untouched (verbatim)."""
+        """Return *text* with spans masked (placeholder mode) or untouched (verbatim).
+
+        More spans than placeholders ("尺码：S、M、L、XL、…") are joined into runs,
+        those separated by punctuation alone first, so every one still has a place.
+        """
         offsets = self.find(text)
-        spans = tuple(text[a:b] for a, b in offsets)
-        if self.mode == "verbatim" or not spans:
-            return Protected(text, spans)
-        if len(spans) > MAX_PLACEHOLDERS:
-            return Protected(text, spans, overflow=True)
-        parts, last = [], 0
-        for i, (a, b) in enumerate(offsets):
+        if self.mode == "verbatim" or not offsets:
+            return Protected(text, tuple(text[a:b] for a, b in offsets))
+        runs = join_runs(text, offsets, MAX_PLACEHOLDERS)
+        parts, spans, last = [], [], 0
+        for i, run in enumerate(runs):
+            a, b = run[0][0], run[-1][1]
             parts += [text[last:a], PLACEHOLDERS[i]]
+            spans.append(self._shown(text, run))
             last = b
         parts.append(text[last:])
-        return Protected("".join(parts), spans)
+        return Protected("".join(parts), tuple(spans))
+
+    def _shown(self, text: str, run: list[tuple[int, int]]) -> str:
+        """A run of spans as it goes back into the translation."""
+        shown = text[run[0][0] : run[0][1]]
+        for (_, end), (start, stop) in pairwise(run):
+            shown += self._separators(text[end:start]) + text[start:stop]
+        return shown
 
     def restore(self, output: str, protected: Protected) -> str | None:
         """Return *output* with every span back, or None if a span was lost or garbled."""
@@ -249,6 +268,33 @@ class SpanGuard:
         for mark, span in zip(expected, protected.spans, strict=True):
             output = output.replace(mark, span)
         return output
+
+
+def join_runs(
+    text: str, offsets: list[tuple[int, int]], limit: int
+) -> list[list[tuple[int, int]]]:
+    """Group neighbouring spans into runs: at most *limit* of them.
+
+    A list of spans ("S、M、L", "红色/蓝色" aside, "A, B") is always one run: one
+    placeholder the model keeps in place, where several would be reordered or lost.
+    Beyond *limit*, spans with only punctuation between them are joined next, and only
+    then spans with words between them, shortest gap first.
+    """
+    runs = [[offsets[0]]] if offsets else []
+    for span in offsets[1:]:
+        if _LIST_GAP_RE.fullmatch(text[runs[-1][-1][1] : span[0]]):
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    while len(runs) > limit:
+
+        def cost(i: int) -> tuple[bool, int]:
+            gap = text[runs[i][-1][1] : runs[i + 1][0][0]]
+            return _WORD_IN_GAP_RE.search(gap) is not None, len(gap)
+
+        best = min(range(len(runs) - 1), key=cost)
+        runs[best : best + 2] = [runs[best] + runs[best + 1]]
+    return runs
 
 
 def split_around_spans(text: str, finder: SpanFinder = find_spans) -> list[tuple[str, bool]]:

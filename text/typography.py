@@ -147,6 +147,16 @@ def _drop_unmatched(text: str, opener: str, closer: str) -> str:
     return fix_spacing("".join(c for c, k in zip(text, keep, strict=True) if k))
 
 
+def english_separators(gap: str) -> str:
+    """The text between spans of one run ("、", "，", " / ") in English form."""
+    mapped = english_punctuation(gap)
+    stripped = mapped.strip()
+    if not stripped:
+        return mapped
+    lead = " " if stripped[0] in "/-~&+|" and gap[:1].isspace() else ""
+    return lead + stripped + ("" if stripped[-1] in "/-~" and not gap[-1:].isspace() else " ")
+
+
 def typeset(text: str, source: str) -> str:
     """All four steps: *text* is a (masked) English translation of *source*."""
     text = fix_spacing(english_punctuation(text))
