@@ -158,6 +158,11 @@ real work (see the project README).
   that reads as a plausible but wrong sentence ("我明天要去北京。" comes out as "I'm going
   to Hokkaido tomorrow."). Numbers, Latin-script words, URLs and
   e-mail addresses are protected by placeholders (below), not understood.
+- **Through the service:** the pipeline keeps what the model cannot be trusted with, and
+  sets the English: "他说：“我明天来。”" → "He said, "I'll come tomorrow."", "我喜欢猫😀。"
+  → "I like cats 😀.", "价格：¥1,299.00" → "Prices are ¥1,299.00". The words around
+  the spans are still the model's: "尺码：S、M、L、XL。" → "There are S, M, L, XL
+  password.", "满99元包邮。" → "99 thousand yens are full."
 
 ## Data
 
