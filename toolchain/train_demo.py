@@ -6,6 +6,15 @@
     python scripts/train_demo_model.py --stage card         # re-evaluate, rewrite the card
     python scripts/train_demo_model.py --stage split        # only write the dev split
 
+    zh-en-translator train-demo --corpus build/corpus --stage train \
+        --warm-start models/demo-zh-en/checkpoint --max-minutes 120   # the mixture run
+    zh-en-translator train-demo --corpus build/corpus --stage train --resume
+    zh-en-translator train-demo --corpus build/corpus --stage export --out DIR  # best/
+
+With ``--corpus`` the model trains on a weighted mixture of Tatoeba and the domain
+corpus (``toolchain/mixture.py``) in a resumable run under --train-dir
+(``toolchain/long_train.py``); export and card then take ``<train-dir>/best``.
+
 Work files (dev split, checkpoint, training log) go to --work-dir, outside git; the INT8
 model directory goes to --out. The training data itself is never copied into the repo.
 """
@@ -41,12 +50,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--stage", choices=["all", "split", "train", "export", "card"], default="all"
     )
     parser.add_argument("--dev-size", type=int, default=DEV_SIZE)
-    parser.add_argument("--src-vocab", type=int, default=4000)
-    parser.add_argument("--tgt-vocab", type=int, default=4000)
+    parser.add_argument("--src-vocab", type=int, help="pieces (4000; 8000 with --corpus)")
+    parser.add_argument("--tgt-vocab", type=int, help="pieces (4000; 8000 with --corpus)")
     parser.add_argument("--max-minutes", type=float, default=None)
     parser.add_argument("--threads", type=int, default=2)
     for field in fields(TrainConfig):
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default))
+    from toolchain.train_mixture import add_mixture_args
+
+    add_mixture_args(parser)
     return parser.parse_args(argv)
 
 
@@ -71,8 +83,9 @@ def train(args: argparse.Namespace, train_pairs: list, dev_pairs: list) -> Path:
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     examples = training_examples(train_pairs, SourcePreprocessor(SOURCE_STEPS), cfg.seed)
-    source_spm = train_spm((s for s, _ in examples), args.src_vocab, character_coverage=0.9995)
-    target_spm = train_spm((t for _, t in examples), args.tgt_vocab, character_coverage=1.0)
+    src_size, tgt_size = args.src_vocab or 4000, args.tgt_vocab or 4000
+    source_spm = train_spm((s for s, _ in examples), src_size, character_coverage=0.9995)
+    target_spm = train_spm((t for _, t in examples), tgt_size, character_coverage=1.0)
     ckpt = args.work_dir / "checkpoint"
     vocab = write_tokenizer_files(ckpt, source_spm, target_spm, cfg.max_positions)
     codec = Codec(source_spm, target_spm, vocab, SOURCE_STEPS)
@@ -119,7 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage == "split":
         return 0
     ckpt = args.work_dir / "checkpoint"
-    if args.stage in ("all", "train"):
+    if args.corpus is not None:
+        from toolchain.train_mixture import train_mixture
+
+        ckpt = args.train_dir / "best"
+        if args.stage in ("all", "train"):
+            ckpt = train_mixture(args, train_pairs, dev_pairs)
+    elif args.stage in ("all", "train"):
         ckpt = train(args, train_pairs, dev_pairs)
     if args.stage in ("all", "export"):
         export(args, ckpt)

@@ -24,6 +24,7 @@ from transformers import MarianConfig, MarianMTModel
 
 from text.normalize import SourcePreprocessor, clean_input
 from text.spans import SpanGuard
+from toolchain.checkpoints import zero_pad_row
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,7 @@ def _train_epoch(
         for group in opt.param_groups:
             group["lr"] = lr
         opt.step()
+        zero_pad_row(model, codec.pad)
         tokens = int((labels != -100).sum())
         tot_loss += float(loss.detach()) * tokens
         n_tok += tokens
@@ -281,6 +283,7 @@ def train(
     examples = [(codec.encode(s), codec.encode_target(t)) for s, t in train_pairs]
     examples = [e for e in examples if max(map(len, e)) <= cfg.max_positions]
     model = MarianMTModel(marian_config(codec.vocab, cfg))
+    zero_pad_row(model, codec.pad)
     n_params = sum(p.numel() for p in model.parameters())
     steps_per_epoch = len(_batches(examples, cfg.batch_tokens, random.Random(0)))
     logger.info("%d examples, %d params, %d steps/epoch", len(examples), n_params, steps_per_epoch)
