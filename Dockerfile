@@ -5,6 +5,10 @@
 #   docker build -t zh-en-translator .                                      # shipped demo model
 #   docker build -t zh-en-translator --build-arg MODEL=Helsinki-NLP/opus-mt-zh-en .
 #   docker run -p 7860:7860 zh-en-translator
+#
+# The runtime stage runs under a read-only root filesystem (deploy/kubernetes.yaml,
+# deploy/docker-compose.yml): it writes only to /app/logs and /tmp, mount both. In
+# production, put deploy/nginx.conf in front (see deploy/README.md).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -37,8 +41,10 @@ RUN set -eux; \
 # --- 3. runtime ------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="zh-en-translator" \
-      org.opencontainers.image.description="Chinese→English translation service (ONNX Runtime INT8, CPU)"
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin translator
+      org.opencontainers.image.description="Chinese→English translation service (ONNX Runtime INT8, CPU)" \
+      org.opencontainers.image.version="0.1.0"
+RUN groupadd --gid 10001 translator \
+    && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin translator
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=translator:translator app.py translator.py cli.py gunicorn.conf.py ./
@@ -53,10 +59,12 @@ COPY --from=model --chown=translator:translator /model /app/models/served
 RUN mkdir -p /app/logs && chown translator:translator /app/logs
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     ORT_DISABLE_TELEMETRY=1 \
     TRANSLATOR_MODEL_DIR=/app/models/served \
     TRANSLATOR_LOG_DIR=/app/logs
-USER translator
+# Numeric, so that Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 7860
 # Liveness for plain Docker; under Kubernetes use /healthz and /readyz probes instead.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

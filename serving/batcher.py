@@ -98,7 +98,8 @@ class MicroBatcher:
             if self._closing:
                 raise NotReady("The service is shutting down.", retry_after=1)
             if not self.alive:
-                raise NotReady("The translation worker is not running.", retry_after=5)
+                # A dead worker does not come back: no Retry-After, the probes fail it.
+                raise NotReady("The translation worker is not running.")
             depth = self._queue.qsize()
             # One request bigger than the whole queue is still admitted into an empty
             # queue; otherwise a long document could never be translated at all.

@@ -299,7 +299,10 @@ def test_failed_model_load_is_reported(settings_overrides, tmp_path):
     client = app.test_client()
     response = client.post("/translate", json={"text": "我。"})
     assert response.status_code == 503
-    assert "does not exist" in _error(response)["message"]
+    # The reason (a path here) stays in the log; a failure that lasts has no Retry-After.
+    assert _error(response)["message"] == "The model failed to load; see the service log."
+    assert "Retry-After" not in response.headers
+    assert "missing" not in client.get("/readyz").get_data(as_text=True)
     assert client.get("/healthz").status_code == 503
 
 

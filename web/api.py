@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from web import libretranslate
 from web.context import get_registry, get_settings
 from web.parsing import parse_translate_request
 
@@ -13,6 +14,8 @@ bp = Blueprint("api", __name__)
 @bp.post("/translate")
 def translate() -> Response:
     """Translate ``text`` (a string or a list of strings) from ``source`` into ``target``."""
+    if libretranslate.wants_libretranslate(request):  # LibreTranslate's body: ``q``, no ``text``
+        return libretranslate.translate_response()
     req = parse_translate_request(request.mimetype, request.get_data(cache=False), get_settings())
     translator = get_registry().get(req.source, req.target)
     no_cache = "no-cache" in request.headers.get("Cache-Control", "").lower()

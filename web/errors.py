@@ -15,13 +15,22 @@ from serving.errors import (
     ServiceError,
     UnsupportedMediaType,
 )
+from web.requestlog import safe_path, safe_token
 
 logger = logging.getLogger(__name__)
+
+
+class RequestTimeout(ServiceError):
+    """The client stopped sending its request body (the server's read timed out)."""
+
+    status, code = 408, "request_timeout"
+
 
 _HTTP_ERRORS: dict[int, type[ServiceError]] = {
     400: BadRequest,
     404: NotFound,
     405: MethodNotAllowed,
+    408: RequestTimeout,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
 }
@@ -48,9 +57,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         kind = _HTTP_ERRORS.get(error.code or 500, ServiceError)
+        path = safe_path(request.path, 200)  # as sent, percent-encoded, cut
         messages = {
-            404: f"No route for {request.path}; the API is POST /translate.",
-            405: f"{request.method} is not allowed on {request.path}.",
+            404: f"No route for {path}; the API is POST /translate.",
+            405: f"{safe_token(request.method, 40)} is not allowed on {path}.",
             413: f"The request body exceeds {app.config['MAX_CONTENT_LENGTH']} bytes.",
         }
         response = error_response(kind(messages.get(error.code or 0, error.description or "")))
@@ -61,5 +71,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        logger.exception(
+            "unhandled error on %s %s", safe_token(request.method), safe_path(request.path)
+        )
         return error_response(ServiceError("An internal error occurred; it has been logged."))

@@ -10,11 +10,12 @@ from flask import Flask
 
 from config import ROOT, Settings, load_settings
 from serving import EngineFactory, TranslatorRegistry, load_engine
-from web import api, pages, probes
+from web import api, deepl, libretranslate, openapi, pages, probes
 from web.errors import register_error_handlers
 from web.logs import configure_logging, flush_logging
 from web.metrics import Metrics
 from web.requestlog import register_request_log
+from web.security import register_security
 
 __version__ = "0.1.0"
 
@@ -62,8 +63,12 @@ def create_app(
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(probes.bp)
+    app.register_blueprint(libretranslate.bp)
+    app.register_blueprint(deepl.bp)
+    app.register_blueprint(openapi.bp)
     register_error_handlers(app)
     register_request_log(app, metrics)
+    register_security(app)  # after the request log: refused requests are logged too
     logger.info(
         "service %s starting: %s, logs in %s",
         __version__,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from serving import Status
 from serving.errors import NotReady
 from web.context import get_metrics, get_registry
 from web.process import process_stats
@@ -31,9 +32,11 @@ def readyz() -> tuple[Response, int]:
     registry = get_registry()
     for translator in registry:
         if not translator.ready:
-            detail = translator.error or translator.status.value
+            # The status only: why a load failed (paths, library text) is for the log.
+            status = translator.status.value
+            retry = None if translator.status is Status.FAILED else 5
             raise NotReady(
-                f"The {translator.direction} model is not ready ({detail}).", retry_after=5
+                f"The {translator.direction} model is not ready ({status}).", retry_after=retry
             )
     return jsonify(
         success=True,

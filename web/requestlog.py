@@ -6,14 +6,35 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
 from web.metrics import Metrics
 
+logger = logging.getLogger(__name__)
 request_log = logging.getLogger("translator.requests")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MAX_LOGGED_CHARS = 512
+
+
+def safe_token(value: str, limit: int = _MAX_LOGGED_CHARS) -> str:
+    """*value* as one space-free, printable-ASCII token: a client's CR, LF, space or
+    control character cannot start a forged line or add a forged ``key=value`` field.
+
+    Backslash escapes (``\\n``, ``\\x00``, ``\\u2028``, ``\\x20``), and the backslash
+    itself doubled, so the escaping is reversible; cut at *limit* characters.
+    """
+    escaped = value.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
+    return escaped if len(escaped) <= limit else escaped[:limit] + "..."
+
+
+def safe_path(path: str, limit: int = _MAX_LOGGED_CHARS) -> str:
+    """A request path as logged: percent-encoded again (everything but letters, digits,
+    ``/ - . _ ~``), so it reads like the URL the client sent and stays one token."""
+    encoded = quote(path, safe="/", errors="surrogatepass")
+    return encoded if len(encoded) <= limit else encoded[:limit] + "..."
 
 
 def register_request_log(app: Flask, metrics: Metrics) -> None:
@@ -42,9 +63,9 @@ def register_request_log(app: Flask, metrics: Metrics) -> None:
         request_log.info(
             "request_id=%s method=%s path=%s status=%d latency_ms=%.1f sentences=%d "
             "cache_hits=%d fallbacks=%d repetition_retries=%d",
-            g.get("request_id", "-"),
-            request.method,
-            request.path,
+            safe_token(g.get("request_id", "-")),
+            safe_token(request.method),
+            safe_path(request.path),
             response.status_code,
             elapsed * 1000,
             stats.sentences if stats else 0,
