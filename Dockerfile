@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage image: dependencies are built once, an optional stage exports a model,
-# and the runtime stage carries only the service, its venv and one model, as a non-root user.
+# and the runtime stage carries only the service, its venv and one model (its served
+# files: no training checkpoint), as a non-root user that can write to /app/logs only.
 #
 #   docker build -t zh-en-translator .                                      # shipped demo model
 #   docker build -t zh-en-translator --build-arg MODEL=Helsinki-NLP/opus-mt-zh-en .
@@ -36,9 +37,27 @@ RUN set -eux; \
         /opt/tools/bin/pip install -r requirements-tools.txt; \
         /opt/tools/bin/python -m toolchain.export_cli "$MODEL" --out /model \
             --preprocess "$MODEL_PREPROCESS" --quantize-for avx2; \
-    fi
+    fi; \
+    # The fp16 training checkpoint is for re-exports, not for serving (17 MB for the demo).
+    rm -rf /model/checkpoint
 
-# --- 3. runtime ------------------------------------------------------------------------
+# --- 3. the code and the model, read-only --------------------------------------------
+# Assembled here, so that the runtime stage gets them in one layer, owned by root and
+# writable by nobody: the service user can neither change its code nor swap its model.
+FROM ${PYTHON_IMAGE} AS app
+WORKDIR /app
+COPY app.py translator.py cli.py gunicorn.conf.py ./
+COPY config/ config/
+COPY text/ text/
+COPY engine/ engine/
+COPY serving/ serving/
+COPY web/ web/
+COPY templates/ templates/
+COPY static/ static/
+COPY --from=model /model models/served
+RUN chmod -R a-w,a+rX /app
+
+# --- 4. runtime ------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="zh-en-translator" \
       org.opencontainers.image.description="Chinese→English translation service (ONNX Runtime INT8, CPU)" \
@@ -46,17 +65,10 @@ LABEL org.opencontainers.image.title="zh-en-translator" \
 RUN groupadd --gid 10001 translator \
     && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin translator
 COPY --from=deps /opt/venv /opt/venv
+COPY --from=app /app /app
 WORKDIR /app
-COPY --chown=translator:translator app.py translator.py cli.py gunicorn.conf.py ./
-COPY --chown=translator:translator config/ config/
-COPY --chown=translator:translator text/ text/
-COPY --chown=translator:translator engine/ engine/
-COPY --chown=translator:translator serving/ serving/
-COPY --chown=translator:translator web/ web/
-COPY --chown=translator:translator templates/ templates/
-COPY --chown=translator:translator static/ static/
-COPY --from=model --chown=translator:translator /model /app/models/served
-RUN mkdir -p /app/logs && chown translator:translator /app/logs
+# The one place the service writes (and /tmp); both are mounts under a read-only root.
+RUN mkdir /app/logs && chown 10001:10001 /app/logs
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -68,5 +80,5 @@ USER 10001:10001
 EXPOSE 7860
 # Liveness for plain Docker; under Kubernetes use /healthz and /readyz probes instead.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:7860/healthz', timeout=4).status != 200)"
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:7860/healthz', timeout=4).status != 200)"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py"]

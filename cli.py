@@ -2,6 +2,7 @@
 
     zh-en-translator serve                     # gunicorn with gunicorn.conf.py
     zh-en-translator translate "你好，世界。"      # one-off, in process (or lines on stdin)
+    zh-en-translator translate-file IN OUT     # a document, in process (.txt .md .srt .docx ...)
     zh-en-translator evaluate PAIRS.tsv        # BLEU through the Translator
     zh-en-translator export CHECKPOINT --out models/NAME
     zh-en-translator bench | loadtest | train-demo
@@ -29,7 +30,13 @@ _TOOLS = {
     "export": ("toolchain.export_cli", "export a Marian checkpoint into a model directory"),
     "bench": ("toolchain.bench.engines", "engines side by side on the same models"),
     "loadtest": ("toolchain.loadtest", "drive a running service over loopback"),
+    "keys": ("toolchain.keys", "print the api_keys_file line of an API key (or a new one)"),
+    "soak": ("toolchain.soak", "clients, long texts and hostile bodies for minutes; RSS drift"),
     "train-demo": ("toolchain.train_demo", "train and export the demo model"),
+    "translate-file": (
+        "toolchain.translate_file",
+        "translate a .txt/.md/.srt/.html/.docx/.jsonl file, with a progress bar",
+    ),
 }
 
 

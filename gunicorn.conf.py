@@ -19,10 +19,18 @@ client) with a lingering close of up to 2 s on its main thread, the one that acc
 connections: five clients that keep their end open after the response stall every new
 connection for 10 s. Here the FIN goes out at once and :class:`_Lingerer`, a thread of
 its own, waits for the client's end (``LINGER_S`` at most, ``MAX_LINGERING`` at once).
+
+SIGTERM (a rollout, a scale-down) drains in two steps. At once the worker marks itself
+draining (``web.lifecycle``: ``/readyz`` answers 503, ``/healthz`` stays 200) and keeps
+accepting and serving for ``drain_pause_s``, while load balancers take it out of rotation.
+Then it closes its listeners (a late connection is refused, not left in the backlog),
+finishes the requests in flight within ``graceful_timeout_s``, and ``worker_exit`` drains
+the batch queue. SIGINT and SIGQUIT still stop at once.
 """
 
 import errno
 import logging
+import math
 import os
 import queue
 import selectors
@@ -165,11 +173,53 @@ def _honour_connection_close(app: WSGIApp) -> WSGIApp:
 
 
 class BoundedThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker with a per-read client timeout (module docstring)."""
+    """gunicorn's gthread worker with a per-read client timeout and a drain pause on
+    SIGTERM (module docstring)."""
+
+    drain_pause_s = _settings.drain_pause_s
+    _drain_signal: int | None = None
+    _begin_drain: Callable[[], None] | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: go unready now, stop intake ``drain_pause_s`` later. A signal
+        handler: it only sets flags and hands the rest to the event loop."""
+        if not self.alive or self._drain_signal is not None:
+            return
+        self._drain_signal = sig
+        if self._begin_drain is not None:  # None: the app is still loading
+            self._begin_drain()
+        if self.drain_pause_s <= 0:
+            super().handle_exit(sig, frame)
+        else:
+            self.method_queue.defer(self._start_pause)
+
+    def _start_pause(self) -> None:  # on the event loop, not in the signal handler
+        self.log.info(
+            "SIGTERM: draining; /readyz answers 503, serving %.1f s more", self.drain_pause_s
+        )
+        timer = threading.Timer(
+            self.drain_pause_s, self.method_queue.defer, args=(self._stop_intake,)
+        )
+        timer.daemon = True
+        timer.start()
+
+    def _stop_intake(self) -> None:
+        self.log.info("drain pause over: intake stopped, %d connection(s) open", self.nr_conns)
+        super().handle_exit(self._drain_signal or 0, None)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:  # stopping: refuse late connections at once
+            for listener in self.sockets:
+                listener.close()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
         self.wsgi = _honour_connection_close(self.wsgi)
+        # Imported here, with the app: not in the arbiter, not in a signal handler.
+        from web.lifecycle import begin_drain
+
+        self._begin_drain = begin_drain
 
     def accept(self, listener: socket.socket) -> None:
         try:  # ThreadWorker.accept, with the bounded connection class
@@ -191,7 +241,9 @@ threads = _settings.http_threads
 # only catches a wedged process, so it is generous. It does not bound a connection
 # (the worker's main loop keeps beating while its threads block): CLIENT_TIMEOUT_S does.
 timeout = int(_settings.request_timeout_s * 2 + 30)
-graceful_timeout = _settings.graceful_timeout_s
+# The arbiter SIGKILLs what is left after graceful_timeout, counted from SIGTERM: the
+# drain pause comes first, then graceful_timeout_s for the requests in flight.
+graceful_timeout = _settings.graceful_timeout_s + math.ceil(_settings.drain_pause_s)
 # Idle keep-alive connections wait on the poller, not on a thread. deploy/nginx.conf
 # closes its idle upstream connections after 4 s, before gunicorn does.
 keepalive = 5

@@ -35,6 +35,9 @@ class Settings:
     max_chars: int
     max_body_bytes: int
     max_batch_items: int
+    # Uploads to the file endpoints (POST /translate/file, /translate_file).
+    max_file_bytes: int
+    max_file_chars: int
     max_beam_size: int
     max_sentence_tokens: int
     default_beam_size: int
@@ -54,6 +57,18 @@ class Settings:
     log_file_max_bytes: int
     log_file_backups: int
     graceful_timeout_s: int
+    # Safe to expose: fair queue shares, API keys, rate and character quotas, /metrics, CORS.
+    client_queue_share: float
+    api_keys_file: str
+    api_keys: tuple[str, ...]
+    rate_limit: str
+    chars_quota: str
+    rate_limit_storage: str
+    metrics_token: str
+    cors_origins: tuple[str, ...]
+    trusted_proxy_hops: int
+    # Seconds a SIGTERM'd process keeps serving, /readyz already 503, before intake stops.
+    drain_pause_s: float
 
     @property
     def model_path(self) -> Path:
@@ -90,6 +105,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_chars": (1, 1_000_000),
     "max_body_bytes": (1024, 64 * 1024 * 1024),
     "max_batch_items": (1, 1000),
+    "max_file_bytes": (1024, 256 * 1024 * 1024),
+    "max_file_chars": (1, 10_000_000),
     "max_beam_size": (1, 16),
     "max_sentence_tokens": (8, 4096),
     "default_beam_size": (1, 16),
@@ -105,7 +122,12 @@ _RANGES: dict[str, tuple[float, float]] = {
     "log_file_max_bytes": (1024, 1 << 40),
     "log_file_backups": (0, 1000),
     "graceful_timeout_s": (1, 3600),
+    "client_queue_share": (0.001, 1),
+    "trusted_proxy_hops": (0, 16),
+    "drain_pause_s": (0, 120),
 }
+# String settings where "" means "off" (every other string must be non-empty).
+_OPTIONAL_STRINGS = {"api_keys_file", "rate_limit", "chars_quota", "metrics_token"}
 _CHOICES = {"precision": ("int8", "fp32"), "log_level": LOG_LEVELS}
 
 
@@ -129,9 +151,7 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
     if kind is bool:
         return _convert_bool(key, value)
     if kind is str:
-        if not isinstance(value, str) or not value.strip():
-            raise SettingsError(f"setting {key!r} must be a non-empty string, got {value!r}")
-        return value.strip()
+        return _convert_str(key, value)
     # tuple[str, ...]: a JSON list, or a comma-separated string from the environment
     if isinstance(value, str):
         try:
@@ -144,6 +164,14 @@ def _convert(key: str, kind: Any, value: Any) -> Any:
 
 
 _BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _convert_str(key: str, value: Any) -> str:
+    if key in _OPTIONAL_STRINGS and isinstance(value, str) and not value.strip():
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"setting {key!r} must be a non-empty string, got {value!r}")
+    return value.strip()
 
 
 def _convert_bool(key: str, value: Any) -> bool:

@@ -46,6 +46,12 @@ class TextTooLong(ServiceError):
     status, code = 413, "text_too_long"
 
 
+class TooManySentences(PayloadTooLarge):
+    """A request needs more sentences than one client may queue (the sentence budget)."""
+
+    code = "too_many_sentences"
+
+
 class UnsupportedMediaType(ServiceError):
     status, code = 415, "unsupported_media_type"
 
@@ -54,8 +60,36 @@ class BlockedContent(ServiceError):
     status, code = 422, "blocked_content"
 
 
+class Unauthorized(ServiceError):
+    """No API key, or one this service does not know (when keys are on)."""
+
+    status, code = 401, "unauthorized"
+
+
 class QueueFull(ServiceError):
     status, code = 503, "queue_full"
+
+
+class ClientQueueFull(QueueFull):
+    """This client holds its whole share of the queue; others may still be admitted.
+
+    A QueueFull, so the compatible APIs answer it as they answer a full queue (429),
+    but the client's own fault: 429, not 503.
+    """
+
+    status, code = 429, "client_queue_full"
+
+
+class RateLimited(ServiceError):
+    """Over the request rate of this key (or address)."""
+
+    status, code = 429, "rate_limited"
+
+
+class QuotaExceeded(RateLimited):
+    """Over the characters quota of this key (or address)."""
+
+    code = "quota_exceeded"
 
 
 class NotReady(ServiceError):

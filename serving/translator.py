@@ -21,10 +21,16 @@ from pathlib import Path
 
 from config import Settings
 from engine import GenerationOptions, ModelLoadError, read_manifest
-from serving.batcher import MicroBatcher
+from serving.batcher import MicroBatcher, current_client
 from serving.cache import TranslationCache
 from serving.engines import EngineFactory, TranslationEngine, load_engine
-from serving.errors import DeadlineExceeded, NotReady, ServiceError, TranslationFailed
+from serving.errors import (
+    DeadlineExceeded,
+    NotReady,
+    ServiceError,
+    TooManySentences,
+    TranslationFailed,
+)
 from serving.finishing import Finisher
 from serving.health import Health, Status
 from serving.jobs import Job, Occurrence, RequestStats, SentenceGroup, group_sentences
@@ -116,6 +122,7 @@ class Translator:
                 name=f"batcher-{self.direction}",
                 on_batch=self._on_batch,
                 workers=self.settings.batch_workers,
+                client_share=self.settings.client_queue_share,
             )
             self._batcher.start()
             self._warm_up()
@@ -203,18 +210,29 @@ class Translator:
         options: GenerationOptions | None = None,
         timeout: float | None = None,
         use_cache: bool = True,
+        client: Hashable = None,
     ) -> tuple[list[str], RequestStats]:
         """Translate each text; raise a ServiceError subclass on any failure.
 
         ``use_cache=False`` neither reads nor fills the cache (a client's
         ``Cache-Control: no-cache``; load tests use it to measure the model path).
+        *client* (default: the batcher's ``current_client``, which the web layer sets per
+        request) is whose share of the queue the sentences take.
         """
+        if client is not None:
+            token = current_client.set(client)
+            try:
+                return self.translate(texts, options, timeout, use_cache)
+            finally:
+                current_client.reset(token)
         if not self.ready:
             if self._status is Status.FAILED:
                 # The cause (paths, library text) is for the log and operators, not
                 # clients; a failed load does not fix itself, so no Retry-After.
                 raise NotReady("The model failed to load; see the service log.")
             raise NotReady("The model is still loading; retry shortly.", retry_after=5)
+        assert self._batcher is not None
+        self._batcher.check_room()  # a client holding its whole share costs no more work
         seconds = timeout or self.settings.request_timeout_s
         job = Job.within(options or self.default_options, seconds, use_cache)
         results = self._translate_texts(texts, job)
@@ -266,9 +284,10 @@ class Translator:
         assert self._engine is not None and self._guard is not None
         out = [p.text for p in pieces]
         keyed: list[tuple[Occurrence, tuple]] = []
-        for index, piece in enumerate(pieces):
-            if not self.direction.source.has_script(piece.text):
-                continue
+        needed = [i for i, p in enumerate(pieces) if self.direction.source.has_script(p.text)]
+        self._check_budget(len(needed))
+        for index in needed:
+            piece = pieces[index]
             protected = self._guard.protect(piece.text)
             job.stats.sentences += 1
             key = TranslationCache.key(self._engine.model_id, job.options, protected.text)
@@ -285,6 +304,17 @@ class Translator:
             group.output = strip_debris(output)
         self._finish(groups.values(), job, out)
         return out
+
+    def _check_budget(self, sentences: int) -> None:
+        """Refuse a request needing more sentences than the queue holds (413), cached or
+        not: whether it is served must not depend on what others translated before."""
+        assert self._batcher is not None
+        budget = self._batcher.request_budget
+        if sentences > budget:
+            raise TooManySentences(
+                f"This request has {sentences} sentences; one request may have at most "
+                f"{budget}. Split it into smaller requests."
+            )
 
     def _finish(self, groups: Iterable[SentenceGroup], job: Job, out: list[str]) -> None:
         """Fill *out* with each occurrence's finished sentence, rescuing refused ones."""
@@ -309,9 +339,16 @@ class Translator:
                 out[index] = text
 
     def _run(self, texts: list[str], options: GenerationOptions, job: Job) -> list[str]:
-        """Send *texts* to the batcher and wait for all of them until the job's deadline."""
-        if not texts:
-            return []
+        """Send *texts* to the batcher and wait for all of them until the job's deadline:
+        in slices of what one client may queue, each sent once the previous one is done."""
+        assert self._batcher is not None
+        step = self._batcher.client_capacity
+        out: list[str] = []
+        for start in range(0, len(texts), step):
+            out += self._run_slice(texts[start : start + step], options, job)
+        return out
+
+    def _run_slice(self, texts: list[str], options: GenerationOptions, job: Job) -> list[str]:
         assert self._batcher is not None
         futures = self._batcher.submit(texts, options, job.deadline)
         try:

@@ -1,9 +1,16 @@
 /*
- * Two-pane Chinese → English translation page.
+ * Two-pane translation page: direction, translate as you type, detected language.
  *
  * Plain ES2017, no build step and no dependencies. Everything lives inside this IIFE so
  * nothing leaks onto `window`. Server and user text only ever reaches the DOM through
  * `textContent`, never through HTML parsing.
+ *
+ * Translate as you type: every input change cancels the request in flight (its answer
+ * would be stale), marks the translation shown as outdated and, once typing has paused
+ * for `data-debounce-ms` (500 ms), sends the text. The Translate button and Ctrl+Enter
+ * send at once. The detected language comes from LibreTranslate's `POST /detect` (the
+ * native API takes a direction, it does not detect). The glossary field (term=translation
+ * lines) goes with each request as the native API's `glossary` object.
  */
 (function () {
   'use strict';
@@ -13,16 +20,20 @@
   // Long enough for a slow CPU model on a big input, short enough that a dead
   // connection does not leave the page spinning forever.
   const DEFAULT_TIMEOUT_MS = 60000;
+  const DEFAULT_DEBOUNCE_MS = 500;
   // If the async Clipboard API neither resolves nor rejects (a permission prompt nobody
   // answers), fall back while the click's user activation is still valid.
   const CLIPBOARD_API_WAIT_MS = 1000;
   const COPIED_FEEDBACK_MS = 2000;
+  const PLACEHOLDERS = { zh: '在此输入中文…', en: 'Type English here…' };
 
   const OVER_LIMIT_MESSAGE_PREFIX = 'The text is too long';
 
   let els = null;
   const state = {
     inFlight: null, // {controller, timer, abortReason} while a request is running
+    detecting: null, // the AbortController of the detection in flight
+    debounceTimer: null,
     copiedTimer: null,
   };
 
@@ -42,10 +53,13 @@
     return readPositiveInt(els.form.dataset.maxChars, DEFAULT_MAX_CHARS);
   }
 
-  // Read on every request (not once at start-up) so tests can shorten it without waiting
-  // a full minute.
+  // Read on every request (not once at start-up) so tests can change them.
   function timeoutMs() {
     return readPositiveInt(els.form.dataset.timeoutMs, DEFAULT_TIMEOUT_MS);
+  }
+
+  function debounceMs() {
+    return readPositiveInt(els.form.dataset.debounceMs, DEFAULT_DEBOUNCE_MS);
   }
 
   function endpoint() {
@@ -70,10 +84,17 @@
 
   // --- Output pane -------------------------------------------------------------------
 
+  function markStale(stale) {
+    const on = stale && els.output.textContent !== '';
+    els.output.classList.toggle('output--stale', on);
+    els.staleBadge.hidden = !on;
+  }
+
   function setOutput(text) {
     // textContent: translations may legitimately contain "<b>" or "&amp;"; they are text.
     els.output.textContent = text;
     els.copyBtn.disabled = text === '';
+    markStale(false);
     // A "Copied" badge left over from the previous result would be a lie about this one.
     resetCopiedFeedback();
   }
@@ -83,6 +104,59 @@
     if (typeof element.scrollIntoView === 'function') {
       element.scrollIntoView({ block: 'nearest' });
     }
+  }
+
+  // --- Direction ---------------------------------------------------------------------
+
+  function optionData(option) {
+    return {
+      key: option.value,
+      source: option.dataset.source,
+      target: option.dataset.target,
+      sourceName: option.dataset.sourceName,
+      targetName: option.dataset.targetName,
+    };
+  }
+
+  function currentDirection() {
+    return optionData(els.direction.options[els.direction.selectedIndex]);
+  }
+
+  function findOption(source, target) {
+    return Array.from(els.direction.options).find(function (option) {
+      return (
+        option.dataset.source === source && (target === null || option.dataset.target === target)
+      );
+    });
+  }
+
+  function languageName(code) {
+    for (const option of Array.from(els.direction.options)) {
+      if (option.dataset.source === code) return option.dataset.sourceName;
+      if (option.dataset.target === code) return option.dataset.targetName;
+    }
+    return code;
+  }
+
+  /** Labels, lang attributes and the placeholder follow the selected direction. */
+  function applyDirection() {
+    const d = currentDirection();
+    els.sourceLabel.textContent = d.sourceName;
+    els.targetLabel.textContent = d.targetName;
+    els.input.setAttribute('lang', d.source);
+    els.output.setAttribute('lang', d.target);
+    els.input.placeholder = PLACEHOLDERS[d.source] || '';
+    els.copyBtn.setAttribute('aria-label', 'Copy the ' + d.targetName + ' translation');
+    const reverse = findOption(d.target, d.source);
+    els.swapBtn.disabled = !reverse;
+    els.swapBtn.title = reverse
+      ? 'Swap the languages and the texts'
+      : 'This service translates ' + d.sourceName + ' → ' + d.targetName + ' only';
+  }
+
+  function selectOption(option) {
+    els.direction.value = option.value;
+    applyDirection();
   }
 
   // --- Counter and Translate button --------------------------------------------------
@@ -111,10 +185,7 @@
 
     // Announce only when crossing the limit, not on every keystroke.
     if (over && !wasOver) {
-      showStatus(
-        OVER_LIMIT_MESSAGE_PREFIX + ': the limit is ' + limit + ' characters.',
-        'error'
-      );
+      showStatus(OVER_LIMIT_MESSAGE_PREFIX + ': the limit is ' + limit + ' characters.', 'error');
     } else if (!over && wasOver && els.status.textContent.indexOf(OVER_LIMIT_MESSAGE_PREFIX) === 0) {
       clearStatus();
     }
@@ -129,6 +200,36 @@
     els.output.setAttribute('aria-busy', String(loading));
     setButtonLabel(els.translateBtn, loading ? 'Translating…' : 'Translate');
     updateTranslateButton();
+  }
+
+  // --- Glossary ----------------------------------------------------------------------
+
+  /** The glossary field as {entries} (null when empty) or {error} naming the line. */
+  function readGlossary() {
+    const entries = {};
+    let count = 0;
+    const lines = els.glossary.value.split('\n');
+    for (let i = 0; i < lines.length; i += 1) {
+      const line = lines[i].trim();
+      if (line === '') continue;
+      const at = line.indexOf('=');
+      const term = at > 0 ? line.slice(0, at).trim() : '';
+      const translation = at > 0 ? line.slice(at + 1).trim() : '';
+      if (term === '' || translation === '') {
+        return { error: 'Glossary line ' + (i + 1) + ': write it as term=translation.' };
+      }
+      if (Object.prototype.hasOwnProperty.call(entries, term)) {
+        return { error: 'Glossary line ' + (i + 1) + ': the term "' + term + '" is there twice.' };
+      }
+      entries[term] = translation;
+      count += 1;
+    }
+    return { entries: count ? entries : null };
+  }
+
+  function onGlossaryInput() {
+    els.glossary.removeAttribute('aria-invalid');
+    if (els.input.value.trim() !== '') onInput();
   }
 
   // --- Talking to the API ------------------------------------------------------------
@@ -177,7 +278,8 @@
     const isObject = body !== null && typeof body === 'object';
 
     if (response.ok && isObject && body.success === true && typeof body.result === 'string') {
-      return { ok: true, text: body.result };
+      const unapplied = Array.isArray(body.glossary_unapplied) ? body.glossary_unapplied : [];
+      return { ok: true, text: body.result, unapplied: unapplied };
     }
     if (!isObject || (response.ok && body.success !== false)) {
       return { ok: false, message: unexpectedResponseMessage(response.status) };
@@ -208,10 +310,13 @@
     }
   }
 
+  /** Abort the request in flight (its answer is not wanted any more) and go idle. */
   function cancelInFlight() {
     if (state.inFlight) {
       state.inFlight.abortReason = 'cancelled';
       state.inFlight.controller.abort();
+      state.inFlight = null;
+      setLoading(false);
     }
   }
 
@@ -230,7 +335,28 @@
     return 'The request failed: ' + (err && err.message ? err.message : 'unknown error') + '.';
   }
 
+  async function requestTranslation(request, text, direction, glossary) {
+    const body = { text: text, source: direction.source, target: direction.target };
+    if (glossary) body.glossary = glossary;
+    try {
+      const response = await fetch(endpoint(), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: request.controller.signal,
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      return await interpretResponse(response);
+    } catch (err) {
+      return { ok: false, message: failureMessage(request, err) };
+    } finally {
+      finishRequest(request);
+    }
+  }
+
   async function translate() {
+    clearTimeout(state.debounceTimer);
     // Guard here as well as via `disabled`: keyboard shortcuts bypass the button.
     if (state.inFlight !== null || isOverLimit()) {
       return;
@@ -240,38 +366,35 @@
       // The server would answer "" anyway; skip the round trip.
       setOutput('');
       clearStatus();
+      clearDetected();
       return;
     }
-
+    const glossary = readGlossary();
+    if (glossary.error) {
+      els.glossary.setAttribute('aria-invalid', 'true');
+      showStatus(glossary.error, 'error');
+      return;
+    }
+    const direction = currentDirection();
     const request = startRequest();
     setLoading(true);
     showStatus('Translating…', null);
+    detectLanguage(text);
 
-    let outcome;
-    try {
-      const response = await fetch(endpoint(), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ text: text }),
-        signal: request.controller.signal,
-        credentials: 'same-origin',
-        cache: 'no-store',
-      });
-      outcome = await interpretResponse(response);
-    } catch (err) {
-      outcome = { ok: false, message: failureMessage(request, err) };
-    } finally {
-      finishRequest(request);
-    }
+    const outcome = await requestTranslation(request, text, direction, glossary.entries);
 
-    // A cancelled request (Clear) must not repaint panes the user just emptied.
+    // A cancelled request (Clear, or the text changed) must not repaint the panes.
     if (request.abortReason === 'cancelled') {
       return;
     }
     setLoading(false);
     if (outcome.ok) {
       setOutput(outcome.text);
-      clearStatus();
+      if (outcome.unapplied.length) {
+        showStatus('Glossary terms found but not applied: ' + outcome.unapplied.join(', ') + '.', null);
+      } else {
+        clearStatus();
+      }
       revealElement(els.output);
     } else {
       // Stale output next to a new input would look like its translation.
@@ -279,6 +402,132 @@
       showStatus(outcome.message, 'error');
       revealElement(els.status);
     }
+  }
+
+  // --- Translate as you type ---------------------------------------------------------
+
+  /** The input changed: what is shown or on its way is stale; translate after a pause. */
+  function onInput() {
+    updateCounter();
+    clearTimeout(state.debounceTimer);
+    cancelInFlight();
+    cancelDetection();
+    if (els.input.value.trim() === '') {
+      setOutput('');
+      clearDetected();
+      if (!isOverLimit() && els.status.textContent === 'Translating…') clearStatus();
+      return;
+    }
+    markStale(true);
+    if (isOverLimit()) {
+      return;
+    }
+    state.debounceTimer = setTimeout(translate, debounceMs());
+  }
+
+  function translateNow() {
+    clearTimeout(state.debounceTimer);
+    cancelInFlight();
+    markStale(true);
+    translate();
+  }
+
+  // --- Detected language -------------------------------------------------------------
+
+  function clearDetected() {
+    els.detectedText.textContent = '';
+    els.useDetected.hidden = true;
+  }
+
+  function cancelDetection() {
+    if (state.detecting) {
+      state.detecting.abort();
+      state.detecting = null;
+    }
+  }
+
+  function showDetected(code) {
+    const direction = currentDirection();
+    const name = languageName(code);
+    els.detectedText.textContent = 'Detected: ' + name;
+    const alternative = code === direction.source ? null : findOption(code, null);
+    els.useDetected.hidden = !alternative;
+    if (alternative) {
+      els.useDetected.dataset.direction = alternative.value;
+      els.useDetected.textContent = 'Switch to ' + alternative.textContent.trim();
+    } else if (code !== direction.source) {
+      els.detectedText.textContent += ' (not the selected source language)';
+    }
+  }
+
+  async function detectLanguage(text) {
+    cancelDetection();
+    const controller = new AbortController();
+    state.detecting = controller;
+    const url = els.form.dataset.detectEndpoint || '/detect';
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ q: text }),
+        signal: controller.signal,
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      const body = parseJsonOrNull(await response.text());
+      const found = Array.isArray(body) && body[0] && typeof body[0].language === 'string';
+      if (state.detecting === controller && response.ok && found) {
+        showDetected(body[0].language);
+      }
+    } catch (err) {
+      // Detection is a hint: an aborted or failed one shows nothing.
+    } finally {
+      if (state.detecting === controller) state.detecting = null;
+    }
+  }
+
+  function onUseDetected() {
+    const option = Array.from(els.direction.options).find(function (o) {
+      return o.value === els.useDetected.dataset.direction;
+    });
+    if (option) {
+      selectOption(option);
+      clearDetected();
+      translateNow();
+    }
+  }
+
+  // --- Direction and swap ------------------------------------------------------------
+
+  function onDirectionChange() {
+    applyDirection();
+    clearDetected();
+    if (els.input.value.trim() !== '') translateNow();
+  }
+
+  /** Reverse the direction; a current translation becomes the new text, its source the
+   * new translation (no request needed). Without one, the text stays and is translated. */
+  function onSwap() {
+    const d = currentDirection();
+    const reverse = findOption(d.target, d.source);
+    if (!reverse) return;
+    const output = els.output.textContent;
+    const current = output !== '' && !els.output.classList.contains('output--stale');
+    clearTimeout(state.debounceTimer);
+    cancelInFlight();
+    cancelDetection();
+    clearDetected();
+    selectOption(reverse);
+    if (current) {
+      const source = els.input.value;
+      els.input.value = output;
+      updateCounter();
+      setOutput(source);
+      clearStatus();
+    } else if (els.input.value.trim() !== '') {
+      translateNow();
+    }
+    els.input.focus();
   }
 
   // --- Copy --------------------------------------------------------------------------
@@ -367,12 +616,14 @@
   // --- Clear -------------------------------------------------------------------------
 
   function onClear() {
+    clearTimeout(state.debounceTimer);
     cancelInFlight();
-    state.inFlight = null;
+    cancelDetection();
     setLoading(false);
     els.input.value = '';
     setOutput('');
     clearStatus();
+    clearDetected();
     updateCounter();
     els.input.focus();
   }
@@ -396,15 +647,24 @@
   }
 
   function findElements() {
+    const byId = document.getElementById.bind(document);
     return {
-      form: document.getElementById('translator'),
-      input: document.getElementById('source-text'),
-      output: document.getElementById('target-text'),
-      counter: document.getElementById('char-counter'),
-      status: document.getElementById('status'),
-      translateBtn: document.getElementById('translate-btn'),
-      copyBtn: document.getElementById('copy-btn'),
-      clearBtn: document.getElementById('clear-btn'),
+      form: byId('translator'),
+      input: byId('source-text'),
+      output: byId('target-text'),
+      counter: byId('char-counter'),
+      status: byId('status'),
+      translateBtn: byId('translate-btn'),
+      copyBtn: byId('copy-btn'),
+      clearBtn: byId('clear-btn'),
+      direction: byId('direction'),
+      swapBtn: byId('swap-btn'),
+      sourceLabel: byId('source-label'),
+      targetLabel: byId('target-label'),
+      staleBadge: byId('stale-badge'),
+      detectedText: byId('detected-text'),
+      useDetected: byId('use-detected'),
+      glossary: byId('glossary'),
     };
   }
 
@@ -414,11 +674,16 @@
       return; // not the translator page
     }
     els.form.addEventListener('submit', onSubmit);
-    els.input.addEventListener('input', updateCounter);
+    els.input.addEventListener('input', onInput);
     els.input.addEventListener('keydown', onInputKeydown);
     els.copyBtn.addEventListener('click', onCopy);
     els.clearBtn.addEventListener('click', onClear);
-    // The browser may restore a previous textarea value on back/forward navigation.
+    els.direction.addEventListener('change', onDirectionChange);
+    els.swapBtn.addEventListener('click', onSwap);
+    els.useDetected.addEventListener('click', onUseDetected);
+    els.glossary.addEventListener('input', onGlossaryInput);
+    // The browser may restore a previous textarea value or selection on back/forward.
+    applyDirection();
     updateCounter();
     setOutput(els.output.textContent);
   }

@@ -16,7 +16,7 @@ import pytest
 from helpers import wait_until
 
 from serving.batcher import MicroBatcher
-from serving.errors import DeadlineExceeded, NotReady, QueueFull
+from serving.errors import DeadlineExceeded, NotReady, QueueFull, TooManySentences
 
 TIMEOUT = 10  # seconds; only reached when something is broken
 GATE = "<gate>"
@@ -306,17 +306,20 @@ def test_request_that_would_overflow_a_nonempty_queue_is_refused(make_batcher):
     assert results(first + second) == [translate(t, "o") for t in "aef"]
 
 
-def test_oversized_request_is_admitted_into_an_empty_queue(make_batcher):
+def test_request_bigger_than_the_whole_queue_is_413_even_into_an_empty_queue(make_batcher):
     engine = FakeEngine()
     batcher = make_batcher(engine, max_batch_size=2, queue_size=3)
     hold_worker(batcher, engine)
-    texts = [f"s{n}" for n in range(5)]
-    big = batcher.submit(texts, "o", later())  # 5 > 3, but the queue is empty
-    assert batcher.depth == 5
-    with pytest.raises(QueueFull):
-        batcher.submit(["late"], "o", later())
+    assert batcher.request_budget == 3
+    with pytest.raises(TooManySentences) as info:
+        batcher.submit([f"s{n}" for n in range(5)], "o", later())  # 5 > 3, queue empty
+    assert info.value.status == 413
+    assert "5 sentences" in info.value.message
+    assert "at most 3" in info.value.message
+    assert batcher.depth == 0
+    fits = batcher.submit(["a", "b", "c"], "o", later())  # the whole queue is fine
     engine.release.set()
-    assert results(big) == [translate(t, "o") for t in texts]
+    assert results(fits) == [translate(t, "o") for t in "abc"]
 
 
 def test_shutdown_drains_queued_work_and_joins(make_batcher):

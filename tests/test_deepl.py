@@ -120,11 +120,11 @@ def test_usage_counts_translated_characters(translator):
     assert usage.character.valid and not usage.any_limit_reached
 
 
-def test_no_glossaries(translator):
-    assert translator.list_glossaries() == []
-    assert translator.get_glossary_languages() == []
+def test_unknown_glossaries_are_404(translator):
     with pytest.raises(deepl.GlossaryNotFoundException):
         translator.get_glossary("abc")
+    with pytest.raises(deepl.GlossaryNotFoundException):
+        translator.delete_glossary("abc")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_no_glossaries(translator):
     [
         ({"target_lang": "DE"}, "target_lang"),
         ({"target_lang": "EN-GB", "source_lang": "FR"}, "source_lang"),
-        ({"target_lang": "EN-GB", "tag_handling": "html"}, "tag_handling"),
+        ({"target_lang": "EN-GB", "tag_handling": "markdown"}, "tag_handling"),
         ({"target_lang": "EN-GB", "formality": "more"}, "formality"),
         ({"target_lang": "EN-GB", "source_lang": "ZH", "glossary": "g1"}, "glossar"),
     ],
@@ -234,3 +234,108 @@ def test_busy_and_loading_map_to_deepls_statuses(app, registry, monkeypatch, err
 def test_malformed_json_is_400(app, body):
     response = app.test_client().post("/v2/translate", data=body, content_type="application/json")
     assert response.status_code == 400 and set(response.get_json()) == {"message"}
+
+
+# --- tag handling and glossaries ---------------------------------------------------------------
+
+
+def test_tag_handling_html_keeps_the_markup(translator):
+    source = '<p class="lead intro" data-track="home banner">我<b>你</b>他。<code>大</code></p>'
+    result = translator.translate_text(source, target_lang="EN-US", tag_handling="html")
+    assert (
+        result.text
+        == '<p class="lead intro" data-track="home banner">I <b>you</b> he.<code>大</code></p>'
+    )
+    assert result.detected_source_lang == "ZH"  # from the text, not the markup's letters
+
+
+def test_tag_handling_xml_with_tag_lists(translator):
+    source = "<doc><t>大</t><para>我<x>你</x>。<keep>他</keep></para></doc>"
+    result = translator.translate_text(
+        source, source_lang="ZH", target_lang="EN-GB", tag_handling="xml", ignore_tags="keep"
+    )
+    assert result.text == "<doc><t>Big</t><para>I <x>you</x>.<keep>他</keep></para></doc>"
+    result = translator.translate_text(
+        source, source_lang="ZH", target_lang="EN-GB", tag_handling="xml", splitting_tags=["x"]
+    )
+    assert result.text.startswith("<doc><t>Big</t><para>I<x>You</x>")  # x splits sentences
+
+
+def test_glossary_lifecycle_with_the_client(translator):
+    entries = {"苹果": "Apple", "手机": "handset"}
+    glossary = translator.create_glossary("shop", "ZH", "EN-US", entries)
+    try:
+        assert glossary.ready and glossary.entry_count == 2
+        assert (glossary.source_lang, glossary.target_lang) == ("ZH", "EN")
+        assert translator.get_glossary(glossary.glossary_id).name == "shop"
+        assert glossary.glossary_id in [g.glossary_id for g in translator.list_glossaries()]
+        assert translator.get_glossary_entries(glossary) == entries
+        result = translator.translate_text(
+            "我买苹果手机。", source_lang="ZH", target_lang="EN-US", glossary=glossary
+        )
+        assert result.text == "I buy Apple handset."
+        result = translator.translate_text(
+            "<p>我买<b>苹果</b>。</p>",
+            source_lang="ZH",
+            target_lang="EN-GB",
+            glossary=glossary.glossary_id,
+            tag_handling="html",
+        )
+        assert result.text == "<p>I buy <b>Apple</b>.</p>"
+    finally:
+        translator.delete_glossary(glossary)
+    with pytest.raises(deepl.GlossaryNotFoundException):
+        translator.get_glossary(glossary.glossary_id)
+
+
+def test_glossary_from_csv_and_the_language_pairs(translator):
+    pairs = {(p.source_lang, p.target_lang) for p in translator.get_glossary_languages()}
+    assert pairs == {("zh", "en"), ("en", "zh")}
+    glossary = translator.create_glossary_from_csv("csv", "EN", "ZH", csv_data='big,"巨"\n')
+    try:
+        result = translator.translate_text(
+            "big small.", source_lang="EN", target_lang="ZH", glossary=glossary
+        )
+        assert result.text == "巨小。"
+    finally:
+        translator.delete_glossary(glossary)
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"name": "g", "source_lang": "ZH", "target_lang": "DE", "entries": "a\tb"}, "pair"),
+        ({"name": "g", "source_lang": "ZH", "target_lang": "EN", "entries": "a b"}, "line 1"),
+        ({"name": "", "source_lang": "ZH", "target_lang": "EN", "entries": "a\tb"}, "name"),
+        ({"name": "g", "source_lang": "ZH", "target_lang": "EN"}, "entries"),
+        (
+            {
+                "name": "g",
+                "source_lang": "ZH",
+                "target_lang": "EN",
+                "entries": "a,b",
+                "entries_format": "xlsx",
+            },
+            "entries_format",
+        ),
+    ],
+)
+def test_bad_glossaries_are_400(url, body, needle):
+    response = requests.post(f"{url}/v2/glossaries", json=body, timeout=10)
+    assert response.status_code == 400 and needle in response.json()["message"]
+
+
+def test_translating_with_a_glossary_needs_its_languages(url, translator):
+    glossary = translator.create_glossary("g", "ZH", "EN-GB", {"大": "huge"})
+    try:
+        base = {"text": ["大。"], "target_lang": "EN-US", "glossary_id": glossary.glossary_id}
+        response = requests.post(f"{url}/v2/translate", json=base, timeout=10)
+        assert response.status_code == 400 and "source_lang" in response.json()["message"]
+        wrong = {**base, "source_lang": "EN", "target_lang": "ZH"}
+        response = requests.post(f"{url}/v2/translate", json=wrong, timeout=10)
+        assert response.status_code == 400 and "zh→en" in response.json()["message"]
+        right = {**base, "source_lang": "ZH"}
+        response = requests.post(f"{url}/v2/translate", data=right, timeout=10)
+        assert response.json()["translations"][0]["text"] == "huge."
+    finally:
+        translator.delete_glossary(glossary)

@@ -167,7 +167,7 @@ def test_multipart_form_and_repeated_q(url):
     [
         ({"q": "你好", "source": "zh"}, "target"),
         ({"q": 5, "source": "zh", "target": "en"}, "string"),
-        ({"q": "<p>你好</p>", "source": "zh", "target": "en", "format": "html"}, "html"),
+        ({"q": "<p>你好</p>", "source": "zh", "target": "en", "format": "xml"}, "html"),
         ({"q": "你好", "source": "zh", "target": "en", "format": "markdown"}, "format"),
         ({"q": "你好", "source": "zh", "target": "en", "alternatives": -1}, "alternatives"),
         ({"q": "好" * 5001, "source": "zh", "target": "en"}, "5000"),
@@ -199,10 +199,18 @@ def test_frontend_settings(url):
     }
 
 
-def test_file_translation_and_suggestions_are_not_available(url):
-    response = requests.post(f"{url}/translate_file", files={"file": ("a.txt", b"x")}, timeout=10)
+def test_file_translation_then_download_and_suggestions_are_not_available(url):
+    files = {"file": ("a.txt", "我你他。".encode())}
+    response = requests.post(
+        f"{url}/translate_file", files=files, data={"source": "auto", "target": "en"}, timeout=10
+    )
+    assert response.status_code == 200
+    download = requests.get(response.json()["translatedFileUrl"], timeout=10)
+    assert download.content == b"I you he."
+    assert download.headers["Content-Disposition"] == "attachment; filename=a.en.txt"
+    response = requests.post(f"{url}/translate_file", files=files, timeout=10)
     assert response.status_code == 400
-    assert response.json() == {"error": "file translation is not supported yet"}
+    assert response.json() == {"error": "Invalid request: missing target parameter"}
     response = requests.post(f"{url}/suggest", data={"q": "a", "s": "b"}, timeout=10)
     assert response.status_code == 403 and "error" in response.json()
 
@@ -276,3 +284,28 @@ def test_hostile_libretranslate_bodies_are_400_not_500(app, body):
     for path in ("/translate", "/detect"):
         response = app.test_client().post(path, data=body, content_type="application/json")
         assert response.status_code == 400, (path, response.data)
+
+
+# --- format=html ---------------------------------------------------------------------------------
+
+
+def test_format_html_keeps_the_markup_and_detects_from_the_text(url):
+    q = '<p class="lead intro" data-track="home banner">我<b>你</b>他。<br>大</p>'
+    status, body = _post(url, q=q, source="auto", target="en", format="html")
+    assert status == 200
+    assert (
+        body["translatedText"]
+        == '<p class="lead intro" data-track="home banner">I <b>you</b> he.<br>Big</p>'
+    )
+    assert body["detectedLanguage"]["language"] == "zh"
+    response = requests.post(
+        f"{url}/translate",
+        data={
+            "q": ["<i>大</i>。", "<b>big</b>"],
+            "source": "auto",
+            "target": "zh",
+            "format": "html",
+        },
+        timeout=10,
+    )
+    assert response.json()["translatedText"] == ["<i>大</i>。", "<b>大</b>"]  # into zh

@@ -270,9 +270,7 @@ class SpanGuard:
         return output
 
 
-def join_runs(
-    text: str, offsets: list[tuple[int, int]], limit: int
-) -> list[list[tuple[int, int]]]:
+def join_runs(text: str, offsets: list[tuple[int, int]], limit: int) -> list[list[tuple[int, int]]]:
     """Group neighbouring spans into runs: at most *limit* of them.
 
     A list of spans ("S、M、L", "红色/蓝色" aside, "A, B") is always one run: one

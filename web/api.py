@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from serving.formatted import translate_formatted
+from serving.glossary import TermMatcher
+from text.markup import MarkupOptions
 from web import libretranslate
 from web.context import get_registry, get_settings
 from web.parsing import parse_translate_request
@@ -19,5 +22,13 @@ def translate() -> Response:
     req = parse_translate_request(request.mimetype, request.get_data(cache=False), get_settings())
     translator = get_registry().get(req.source, req.target)
     no_cache = "no-cache" in request.headers.get("Cache-Control", "").lower()
-    results, g.stats = translator.translate(req.texts, req.options, use_cache=not no_cache)
-    return jsonify(success=True, result=results if req.is_list else results[0])
+    markup = None if req.format == "text" else MarkupOptions(xml=req.format == "xml")
+    glossary = None if req.glossary is None else TermMatcher(req.glossary)
+    done = translate_formatted(
+        translator, req.texts, markup, glossary, req.options, use_cache=not no_cache
+    )
+    g.stats, results = done.stats, done.texts
+    body = {"success": True, "result": results if req.is_list else results[0]}
+    if glossary is not None:  # the terms found but not written verbatim (serving/glossary.py)
+        body["glossary_unapplied"] = done.unapplied
+    return jsonify(body)

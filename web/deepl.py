@@ -8,14 +8,23 @@ languages and read usage. What is and is not supported yet:
   ``ZH``, ``ZH-HANS``, for the served directions), ``source_lang`` (optional: each
   text's language is detected from its script). ``split_sentences`` and
   ``preserve_formatting`` are checked and otherwise ignored (the pipeline always splits
-  sentences and keeps line breaks); ``ignore_tags`` and the other tag lists, ``context``,
-  ``model_type`` and ``show_billed_characters`` are ignored. ``tag_handling`` (``html``,
-  ``xml``) is a 400 until markup support lands; so is a ``glossary_id`` (there are no
-  glossaries yet) and a ``formality`` other than ``default``/``prefer_*``.
+  sentences and keeps line breaks); ``context``, ``model_type``,
+  ``tag_handling_version`` and ``show_billed_characters`` are ignored; a ``formality``
+  other than ``default``/``prefer_*`` is a 400.
+- ``tag_handling`` ``html`` or ``xml``: tags, attributes and entities come back as they
+  were and the text between them is translated, inline tags around the words they
+  wrapped (``text/markup.py``); ``ignore_tags`` are kept untouched with their content,
+  ``splitting_tags`` / ``non_splitting_tags`` say which tags split sentences,
+  ``outline_detection`` (XML, default on) guesses the rest: a tag inside text does not.
+  Without ``tag_handling`` the tag lists are ignored.
+- ``glossary_id`` (or ``glossary_ids``): a glossary of ``web/deepl_glossaries.py``; its
+  target terms come out verbatim (best effort: terms that could not be applied are not
+  reported here; the native API's ``glossary_unapplied`` lists them).
 - ``GET|POST /v2/languages`` (``type=source|target``), ``GET|POST /v2/usage``:
   characters sent to ``/v2/translate`` since the process started.
-- Glossaries: ``GET /v2/glossaries`` lists none, ``/v2/glossary-language-pairs`` none,
-  any one glossary is a 404.
+- Glossaries: ``POST|GET /v2/glossaries``, ``GET|DELETE /v2/glossaries/<id>``,
+  ``GET /v2/glossaries/<id>/entries``, ``GET /v2/glossary-language-pairs``
+  (``web/deepl_glossaries.py``), kept in memory per process.
 - Auth: any ``Authorization: DeepL-Auth-Key ...`` is accepted, and so is none; any
   other ``Authorization`` is a 403 (keys are not implemented yet).
 
@@ -37,7 +46,10 @@ from werkzeug.exceptions import HTTPException
 from config import Settings
 from serving.errors import BadRequest, NotFound, PayloadTooLarge, QueueFull, ServiceError
 from text.languages import LANGUAGES
+from text.markup import MarkupOptions
+from web import deepl_glossaries
 from web.context import get_registry, get_settings
+from web.deepl_glossaries import request_glossary
 from web.libretranslate import auto_sources, detect_each, request_params, translate_from
 
 logger = logging.getLogger(__name__)
@@ -101,10 +113,11 @@ def translate() -> Response:
     texts = _texts(params.get("text"), get_settings())
     target = _target(params.get("target_lang"))
     source = _source(params.get("source_lang"))
-    _check_options(params)
-    detections = detect_each(texts) if source is None else None
+    markup = _check_options(params)
+    glossary = request_glossary(params, source, target)
+    detections = detect_each(texts, markup) if source is None else None
     sources = auto_sources(detections, target) if detections else [source] * len(texts)
-    results, translators, g.stats = translate_from(sources, texts, target)
+    results, translators, g.stats = translate_from(sources, texts, target, markup, glossary)
     _usage().add(sum(len(t) for t in texts))
     found = [d.language for d in detections] if detections else [source] * len(texts)
     translations = [
@@ -157,22 +170,39 @@ def _source(raw: Any) -> str | None:
     return code
 
 
-def _check_options(params: dict[str, Any]) -> None:
-    """Reject what would be silently wrong; accept the rest of DeepL's options."""
-    tags = params.get("tag_handling")
-    if tags in _TAG_PARAMS:
-        raise BadRequest(f"tag_handling '{tags}' is not supported yet; send plain text.")
-    if tags not in (None, ""):
-        raise BadRequest(f"Value for 'tag_handling' not supported: {tags!r}.")
+def _check_options(params: dict[str, Any]) -> MarkupOptions | None:
+    """Reject what would be silently wrong; accept the rest of DeepL's options. The
+    markup options, if ``tag_handling`` asks for them."""
     split = params.get("split_sentences")
     if split is not None and str(split) not in _SPLIT_SENTENCES:
         raise BadRequest(f"Value for 'split_sentences' not supported: {split!r}.")
     formality = params.get("formality")
     if formality not in (None, "", *_FORMALITIES):
         raise BadRequest(f"'formality' {formality!r} is not supported for this target_lang.")
-    glossary = params.get("glossary_id") or params.get("glossary_ids")
-    if glossary:
-        raise BadRequest(f"Glossary {glossary!r} not found: this server has no glossaries yet.")
+    tags = params.get("tag_handling")
+    if tags in (None, ""):
+        return None
+    if tags not in _TAG_PARAMS:
+        raise BadRequest(f"Value for 'tag_handling' not supported: {tags!r}; use html or xml.")
+    outline = params.get("outline_detection", True)
+    if outline not in (True, False, "0", "1", "true", "false"):
+        raise BadRequest(f"Value for 'outline_detection' not supported: {outline!r}.")
+    return MarkupOptions(
+        xml=tags == "xml",
+        ignore_tags=_tags(params, "ignore_tags"),
+        splitting_tags=_tags(params, "splitting_tags"),
+        non_splitting_tags=_tags(params, "non_splitting_tags"),
+        outline_detection=outline in (True, "1", "true"),
+    )
+
+
+def _tags(params: dict[str, Any], key: str) -> frozenset[str]:
+    """A tag list: a JSON list, a comma-separated string, or repeated form fields."""
+    raw = params.get(key)
+    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    if not all(isinstance(item, str) for item in items):
+        raise BadRequest(f"Parameter '{key}' must be tag names (a list or comma-separated).")
+    return frozenset(t.strip().lower() for item in items for t in item.split(",") if t.strip())
 
 
 # --- languages, usage, glossaries ----------------------------------------------------------
@@ -211,25 +241,7 @@ def usage() -> Response:
     return jsonify(character_count=_usage().characters, character_limit=CHARACTER_LIMIT)
 
 
-@bp.get("/glossaries")
-def glossaries() -> Response:
-    return jsonify(glossaries=[])
-
-
-@bp.get("/glossary-language-pairs")
-def glossary_language_pairs() -> Response:
-    return jsonify(supported_languages=[])
-
-
-@bp.route("/glossaries/<glossary_id>", methods=["GET", "DELETE"])
-@bp.route("/glossaries/<glossary_id>/entries", methods=["GET"])
-def glossary(glossary_id: str) -> Response:
-    raise NotFound(f"Glossary {glossary_id!r} not found: this server has no glossaries yet.")
-
-
-@bp.post("/glossaries")
-def create_glossary() -> Response:
-    raise BadRequest("Glossaries are not supported yet.")
+bp.register_blueprint(deepl_glossaries.bp)  # /v2/glossaries..., under this auth and errors
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

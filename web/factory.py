@@ -10,8 +10,11 @@ from flask import Flask
 
 from config import ROOT, Settings, load_settings
 from serving import EngineFactory, TranslatorRegistry, load_engine
-from web import api, deepl, libretranslate, openapi, pages, probes
+from web import api, deepl, files, libretranslate, openapi, pages, probes
+from web.auth import register_access
 from web.errors import register_error_handlers
+from web.lifecycle import draining
+from web.limits import register_limits
 from web.logs import configure_logging, flush_logging
 from web.metrics import Metrics
 from web.requestlog import register_request_log
@@ -56,7 +59,7 @@ def create_app(
         registry.start(background=True)
     _registries.append(registry)
     served = registry
-    metrics.watch(lambda: served.queue_depth, lambda: float(served.ready))
+    metrics.watch(lambda: served.queue_depth, lambda: float(served.ready and not draining()))
     app.extensions["metrics"] = metrics
     app.extensions["settings"] = settings
     app.extensions["registry"] = registry
@@ -66,9 +69,12 @@ def create_app(
     app.register_blueprint(libretranslate.bp)
     app.register_blueprint(deepl.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(files.bp)
     register_error_handlers(app)
     register_request_log(app, metrics)
     register_security(app)  # after the request log: refused requests are logged too
+    keys = register_access(app, settings)  # after security: a key may be in the body
+    register_limits(app, settings, keys)  # after the key check: limits count per client
     logger.info(
         "service %s starting: %s, logs in %s",
         __version__,

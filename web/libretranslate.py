@@ -12,8 +12,10 @@ What is and is not supported yet:
   and repeated ``q`` fields are a list.
 - ``source``: a code, or ``auto`` (also when missing): each text's language is
   detected from its script (:mod:`text.detect`) and reported in ``detectedLanguage``.
-- ``format``: ``text``; ``html`` is a 400 until HTML support lands (a text model would
-  translate the markup).
+- ``format``: ``text``, or ``html``: tags, attributes and entities come back as they
+  were, the text between them is translated sentence by sentence, inline tags around
+  the words they wrapped (``text/markup.py``); the language of an ``auto`` HTML text is
+  detected from its text, not its markup.
 - ``alternatives``: an integer ≥ 0; no n-best yet, so the ``alternatives`` lists are empty.
 - ``api_key``: accepted and ignored (keys are not implemented yet).
 
@@ -44,8 +46,11 @@ from serving.errors import (
     QueueFull,
     ServiceError,
 )
+from serving.formatted import translate_formatted
+from serving.glossary import TermMatcher
 from text.detect import Detection, detect
 from text.languages import LANGUAGES
+from text.markup import MarkupOptions, parse_markup
 from web.context import get_registry, get_settings
 from web.parsing import decode_json
 
@@ -63,6 +68,7 @@ class LibreRequest:
     source: str | None  # None: auto-detect
     target: str
     alternatives: int
+    html: bool = False
 
 
 # --- routing from POST /translate -----------------------------------------------------
@@ -97,12 +103,13 @@ def translate_response() -> Response:
 
 def _translate() -> Response:
     req = parse_libre_request(request_params(request), get_settings())
-    detections = detect_each(req.texts) if req.source is None else None
+    markup = MarkupOptions() if req.html else None
+    detections = detect_each(req.texts, markup) if req.source is None else None
     if detections is None:
         sources: list[str | None] = [req.source] * len(req.texts)
     else:
         sources = auto_sources(detections, req.target)
-    results, translators, g.stats = translate_from(sources, req.texts, req.target)
+    results, translators, g.stats = translate_from(sources, req.texts, req.target, markup)
     body: dict[str, Any] = {"translatedText": results if req.is_list else results[0]}
     if detections is not None:
         found = [_detected(d, t) for d, t in zip(detections, translators, strict=True)]
@@ -120,7 +127,10 @@ def _detected(detection: Detection, translator: Translator) -> dict[str, Any]:
 # --- shared with the DeepL blueprint ----------------------------------------------------
 
 
-def detect_each(texts: Sequence[str]) -> list[Detection]:
+def detect_each(texts: Sequence[str], markup: MarkupOptions | None = None) -> list[Detection]:
+    """The language of each text; of markup, from the text a reader sees."""
+    if markup is not None:
+        return [detect(parse_markup(t, markup).text) for t in texts]
     return [detect(t) for t in texts]
 
 
@@ -134,9 +144,14 @@ def auto_sources(detections: Sequence[Detection], target: str) -> list[str | Non
 
 
 def translate_from(
-    sources: Sequence[str | None], texts: Sequence[str], target: str
+    sources: Sequence[str | None],
+    texts: Sequence[str],
+    target: str,
+    markup: MarkupOptions | None = None,
+    glossary: TermMatcher | None = None,
 ) -> tuple[list[str], list[Translator], RequestStats]:
-    """Translate ``texts[i]`` from ``sources[i]`` into *target*, one call per direction.
+    """Translate ``texts[i]`` from ``sources[i]`` into *target*, one call per direction,
+    as markup (if *markup*) and with *glossary* (serving/formatted.py).
 
     Returns the results, the translator of each text and the request's summed stats.
     """
@@ -147,7 +162,10 @@ def translate_from(
     total = RequestStats()
     for translator in {t.direction.key: t for t in chosen}.values():
         indices = [i for i, t in enumerate(chosen) if t is translator]
-        out, stats = translator.translate([texts[i] for i in indices], use_cache=use_cache)
+        done = translate_formatted(
+            translator, [texts[i] for i in indices], markup, glossary, use_cache=use_cache
+        )
+        out, stats = done.texts, done.stats
         for i, result in zip(indices, out, strict=True):
             results[i] = result
         for field in fields(RequestStats):
@@ -198,13 +216,12 @@ def parse_libre_request(params: dict[str, Any], settings: Settings) -> LibreRequ
     if not isinstance(source, str) or not source.strip():
         raise BadRequest("Invalid request: source must be a language code or 'auto'")
     fmt = params.get("format", "text")
-    if fmt == "html":
-        raise BadRequest("format 'html' is not supported yet; send plain text (format=text)")
-    if fmt != "text":
+    if fmt not in ("text", "html"):
         raise BadRequest(f"Invalid request: format must be 'text' or 'html', got {fmt!r}")
     auto = source.strip().lower() == "auto"
+    alternatives = _alternatives(params.get("alternatives"))
     return LibreRequest(
-        texts, is_list, None if auto else source, target, _alternatives(params.get("alternatives"))
+        texts, is_list, None if auto else source, target, alternatives, fmt == "html"
     )
 
 
@@ -269,7 +286,10 @@ def frontend_settings() -> Response:
 
 @bp.post("/translate_file")
 def translate_file() -> Response:
-    raise BadRequest("file translation is not supported yet")
+    """Translate an uploaded file; ``{"translatedFileUrl": ...}`` (see web/files.py)."""
+    from web import files  # files imports this module's error_response
+
+    return files.libre_translate_file()
 
 
 @bp.post("/suggest")

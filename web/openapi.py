@@ -13,6 +13,9 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from config import Settings
 from web.context import get_settings
+from web.deepl_glossaries import openapi_paths as glossary_paths
+from web.deepl_glossaries import openapi_schemas as glossary_schemas
+from web.files_openapi import openapi_paths as file_paths
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,16 @@ def _native_schemas(s: Settings) -> dict[str, Schema]:
                 "source": code,
                 "target": code,
                 "options": {**options, "additionalProperties": False},
+                "format": {
+                    "enum": ["text", "html", "xml"],
+                    "description": "html, xml: tags, attributes and entities kept as written, "
+                    "the text translated, inline tags around the words they wrapped",
+                },
+                "glossary": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                    "description": "source term → target term, written verbatim",
+                },
             },
             "text",
             closed=True,
@@ -73,6 +86,11 @@ def _native_schemas(s: Settings) -> dict[str, Schema]:
             {
                 "success": {"const": True},
                 "result": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+                "glossary_unapplied": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "with a glossary: the source terms found but not applied",
+                },
             },
             "success",
             "result",
@@ -107,7 +125,7 @@ def _libre_schemas(s: Settings) -> dict[str, Schema]:
                 "q": _string_or_list(s.max_batch_items, s.max_chars),
                 "source": {"type": "string", "description": "a language code or auto"},
                 "target": {"type": "string"},
-                "format": {"enum": ["text", "html"], "description": "html: 400 for now"},
+                "format": {"enum": ["text", "html"], "description": "html: markup kept"},
                 "alternatives": {"type": "integer", "minimum": 0},
                 "api_key": {"type": "string", "description": "accepted, ignored for now"},
             },
@@ -167,9 +185,12 @@ def _deepl_schemas(s: Settings) -> dict[str, Schema]:
                 "split_sentences": {"enum": ["0", "1", "nonewlines"]},
                 "preserve_formatting": {"type": ["boolean", "string"]},
                 "formality": {"enum": ["default", "prefer_more", "prefer_less"]},
-                "tag_handling": {"enum": ["html", "xml"], "description": "400 for now"},
-                "ignore_tags": {"type": ["array", "string"], "description": "ignored"},
-                "glossary_id": {"type": "string", "description": "400: no glossaries yet"},
+                "tag_handling": {"enum": ["html", "xml"], "description": "markup kept"},
+                "ignore_tags": {"type": ["array", "string"], "description": "kept untouched"},
+                "splitting_tags": {"type": ["array", "string"]},
+                "non_splitting_tags": {"type": ["array", "string"]},
+                "outline_detection": {"type": ["boolean", "string"]},
+                "glossary_id": {"type": "string", "description": "needs source_lang"},
             },
             "text",
             "target_lang",
@@ -206,6 +227,7 @@ def _deepl_schemas(s: Settings) -> dict[str, Schema]:
             "character_limit",
         ),
         "DeepLError": _object({"message": {"type": "string"}}, "message"),
+        **glossary_schemas(),
     }
 
 
@@ -311,7 +333,6 @@ def _deepl_paths() -> dict[str, Any]:
         "summary": "DeepL: characters translated since start",
         "responses": {"200": _answer("usage", _ref("DeepLUsage")), **_errors(failed, 403)},
     }
-    empty = {"200": _answer("none yet", {"type": "object"}), **_errors(failed, 403)}
     return {
         "/v2/translate": {
             "post": {
@@ -328,16 +349,7 @@ def _deepl_paths() -> dict[str, Any]:
         },
         "/v2/languages": {"get": languages, "post": languages},
         "/v2/usage": {"get": usage, "post": usage},
-        "/v2/glossaries": {
-            "get": {"summary": "DeepL: glossaries (none)", "responses": empty},
-            "post": {
-                "summary": "DeepL: create a glossary (not supported yet: 400)",
-                "responses": _errors(failed, 400, 403),
-            },
-        },
-        "/v2/glossary-language-pairs": {
-            "get": {"summary": "DeepL: glossary language pairs (none)", "responses": empty}
-        },
+        **glossary_paths(),
     }
 
 
@@ -351,7 +363,12 @@ def build_spec(settings: Settings, version: str) -> dict[str, Any]:
             "description": "Chinese↔English translation: a native JSON API, plus "
             "LibreTranslate- and DeepL-compatible endpoints for existing clients.",
         },
-        "paths": {**_native_paths(), **_libre_paths(), **_deepl_paths()},
+        "paths": {
+            **_native_paths(),
+            **_libre_paths(),
+            **_deepl_paths(),
+            **file_paths(settings.max_file_bytes, settings.max_file_chars),
+        },
         "components": {
             "schemas": {
                 **_native_schemas(settings),

@@ -41,11 +41,13 @@ from serving.errors import (
     TextTooLong,
     UnsupportedMediaType,
 )
+from serving.glossary import check_entries
 from web.errors import RequestTimeout
 
 logger = logging.getLogger(__name__)
 
-_TOP_LEVEL = {"text", "options", "source", "target"}
+_TOP_LEVEL = {"text", "options", "source", "target", "format", "glossary"}
+FORMATS = ("text", "html", "xml")
 _OPTIONS = {"beam_size"}
 JSON_MIMETYPE = "application/json"
 MAX_DEPTH = 32
@@ -73,6 +75,10 @@ class TranslateRequest:
     # Language codes; None leaves the choice to the registry (default zh→en).
     source: str | None = None
     target: str | None = None
+    # "text", or "html"/"xml": markup kept, its text translated (text/markup.py).
+    format: str = "text"
+    # Source term → target term, written verbatim (serving/glossary.py); None: none.
+    glossary: dict[str, str] | None = None
 
 
 def check_content_type(mimetype: str, params: Mapping[str, str]) -> None:
@@ -257,22 +263,42 @@ def parse_translate_request(mimetype: str, body: bytes, settings: Settings) -> T
     if unknown:
         raise BadRequest(
             f"unknown field(s): {_names(unknown)}; expected 'text' and optional "
-            "'source', 'target' and 'options'"
+            "'source', 'target', 'options', 'format' and 'glossary'"
         )
     if "text" not in data:
         raise BadRequest("missing field 'text' (a string or a list of strings)")
     raw = data["text"]
     options = _options(data.get("options"), settings)
     source, target = _language(data, "source"), _language(data, "target")
+    fmt, glossary = _format(data.get("format")), _glossary(data.get("glossary"))
     if isinstance(raw, list):
         if len(raw) > settings.max_batch_items:
             raise PayloadTooLarge(
                 f"'text' has {len(raw)} items; the limit is {settings.max_batch_items} per request"
             )
         texts = [_check_text(t, f"text[{i}]", settings.max_chars) for i, t in enumerate(raw)]
-        return TranslateRequest(texts, True, options, source, target)
+        return TranslateRequest(texts, True, options, source, target, fmt, glossary)
     text = _check_text(raw, "'text'", settings.max_chars)
-    return TranslateRequest([text], False, options, source, target)
+    return TranslateRequest([text], False, options, source, target, fmt, glossary)
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "text"
+    if value not in FORMATS:
+        raise BadRequest(f"'format' must be one of {', '.join(FORMATS)}, got {_show(value)}")
+    return str(value)
+
+
+def _glossary(value: Any) -> dict[str, str] | None:
+    """A request's glossary: an object of source term → target term (may be empty)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(
+            f"'glossary' must be an object of source term → target term, got {_show(value)}"
+        )
+    return check_entries(value.items(), "glossary entry")
 
 
 def _language(data: dict[str, Any], key: str) -> str | None:

@@ -6,7 +6,9 @@ from flask import Blueprint, Response, jsonify
 
 from serving import Status
 from serving.errors import NotReady
-from web.context import get_metrics, get_registry
+from web.auth import metrics_refusal
+from web.context import get_metrics, get_registry, get_settings
+from web.lifecycle import draining
 from web.process import process_stats
 
 bp = Blueprint("probes", __name__)
@@ -28,7 +30,10 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Report 200 only once every model is loaded, warmed up and its workers run."""
+    """Report 200 only once every model is loaded, warmed up and its workers run, and
+    503 from the moment a SIGTERM starts the drain (the process still serves meanwhile)."""
+    if draining():
+        raise NotReady("draining")
     registry = get_registry()
     for translator in registry:
         if not translator.ready:
@@ -48,5 +53,9 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Expose counters, histograms and gauges in the Prometheus text format."""
+    """Expose counters, histograms and gauges in the Prometheus text format (with a
+    ``metrics_token`` set, only to ``Authorization: Bearer <token>``: 401 otherwise)."""
+    denied = metrics_refusal(get_settings().metrics_token)
+    if denied is not None:
+        return denied
     return Response(get_metrics().render(), mimetype="text/plain; version=0.0.4")

@@ -63,7 +63,8 @@ def register_security(app: Flask) -> None:
         if request.method not in _BODY_METHODS or request.url_rule is None:
             return  # a 404/405 answers without reading (and then closes)
         check_content_type(request.mimetype, request.mimetype_params)
-        read_body(request, app.config["MAX_CONTENT_LENGTH"])
+        # A view's blueprint may raise its own limit first (web/files.py: uploads).
+        read_body(request, request.max_content_length or app.config["MAX_CONTENT_LENGTH"])
         g.body_read = True
 
     @app.after_request
