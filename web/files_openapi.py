@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from serving.documents import supported_extensions
+from serving.documents import MIMETYPES, supported_extensions
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,11 @@ Schema = dict[str, Any]
 
 ENVELOPE: Schema = {"$ref": "#/components/schemas/Error"}
 LIBRE_ERROR: Schema = {"$ref": "#/components/schemas/LibreTranslateError"}
-BINARY: Schema = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+# A translated file comes back with its own type (text/plain for .txt, and so on).
+BINARY: Schema = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in sorted(set(MIMETYPES.values()))
+}
 JOB: Schema = {
     "type": "object",
     "properties": {
