@@ -29,6 +29,7 @@ BUILD_INPUTS = [
             "decoder_graph.py",
             "encoder_graph.py",
             "quantize.py",
+            "export_vocab.py",
         )
     ),
     ROOT / "engine" / "contract.py",

@@ -11,13 +11,16 @@ contrib attention ops remove the key/value cache copies:
 * cross-attention is ``MultiHeadAttention`` over the keys and values the encoder graph
   already projected, with the source padding as an additive bias;
 * the output projection reads a [D, V'] matrix limited to the pieces the decoder can emit,
-  and the embedding gathers its columns, so the largest matrix is stored once;
+  and the embedding gathers its columns, so the largest matrix is stored once (checkpoints
+  whose decoder embedding is not the output projection, as some tc-big ones, get their
+  own [V', D] embedding table instead);
 * log-softmax and top-k run in the graph: only k candidates per row reach Python.
 
 Inputs: ``input_ids`` [N, 1] int64, ``position`` [1] int64, ``seqlens_k`` [N] int32 and
 ``total_length`` [] int32 (cache length before / after this step), ``cross_mask``
 [N, 1, 1, S], ``top_k`` [1] int64, then ``past_{k,v}_{i}`` [N, H, T_max, Dh] and
-``cross_{k,v}_{i}`` [N, H, S, Dh]. Outputs: ``log_probs`` and ``token_ids`` [N, k], then
+``cross_{k,v}_{i}`` [N, H, S, Dh] (S plus the language-token prefix, if the encoder
+adds one). Outputs: ``log_probs`` and ``token_ids`` [N, k], then
 ``present_{k,v}_{i}`` (the same buffers as ``past_*``).
 """
 
@@ -95,7 +98,9 @@ def _activation(b: _Builder, x: str, name: str) -> str:
     raise ValueError(f"unsupported activation {name!r}")
 
 
-def _layer(b: _Builder, x: str, layer: torch.nn.Module, i: int, heads: int, act: str) -> str:
+def _layer(
+    b: _Builder, x: str, layer: torch.nn.Module, i: int, heads: int, act: str, mask: str
+) -> str:
     scale = layer.self_attn.scaling
     past, present, cross = (c.kv_names(kind, i) for kind in ("past", "present", "cross"))
     qkv = _packed_qkv(b, x, layer.self_attn, f"l{i}.self")
@@ -114,7 +119,7 @@ def _layer(b: _Builder, x: str, layer: torch.nn.Module, i: int, heads: int, act:
     q = b.linear(x, layer.encoder_attn.q_proj, f"l{i}.cross.q")
     ctx = b.op(
         "MultiHeadAttention",
-        [q, *cross, "", "", c.CROSS_MASK],
+        [q, *cross, "", "", mask],
         domain="com.microsoft",
         num_heads=heads,
         scale=layer.encoder_attn.scaling,
@@ -126,22 +131,75 @@ def _layer(b: _Builder, x: str, layer: torch.nn.Module, i: int, heads: int, act:
     return b.layer_norm(b.op("Add", [x, h]), layer.final_layer_norm, f"l{i}.ln3")
 
 
+def decoder_embedding_tied(model: MarianMTModel) -> bool:
+    """True when the decoder's input embedding is its output projection (opus-mt's case).
+
+    tc-big checkpoints may untie them (``tie_word_embeddings: false``); a copy with equal
+    values counts as tied, since one matrix then serves both.
+    """
+    out = model.get_output_embeddings().weight
+    emb = model.get_decoder().embed_tokens.weight
+    if out.data_ptr() == emb.data_ptr():
+        return True
+    return out.shape == emb.shape and bool(torch.equal(out, emb))
+
+
+def _embed(
+    b: _Builder, model: MarianMTModel, ids: list[int], out_w: str, tied: bool, d_model: int
+) -> str:
+    """[N, 1] input ids -> [N, 1, D] scaled token embeddings (before positions)."""
+    flat_ids = b.op("Reshape", [c.INPUT_IDS, b.const("ids_shape", np.array([-1], np.int64))])
+    if tied:
+        # Columns of the [D, V'] output matrix -> [D, N] -> [N, D].
+        emb = b.op("Transpose", [b.op("Gather", [out_w, flat_ids], axis=1)], perm=[1, 0])
+    else:
+        table = model.get_decoder().embed_tokens.weight.detach().numpy()
+        if max(ids) >= table.shape[0]:
+            raise ValueError(
+                f"decoder embedding has {table.shape[0]} rows but the decoder vocabulary "
+                f"reaches id {max(ids)}"
+            )
+        emb = b.op("Gather", [b.const("emb_w", table[ids]), flat_ids], axis=0)
+    emb = b.op("Reshape", [emb, b.const("step_shape", np.array([-1, 1, d_model], np.int64))])
+    scale = math.sqrt(d_model) if model.config.scale_embedding else 1.0
+    return b.op("Mul", [emb, b.const("embed_scale", np.array(scale, np.float32))])
+
+
+def _cross_mask(b: _Builder, prefix: int) -> str:
+    """The source padding bias, with *prefix* open positions for the encoder's prefix."""
+    if not prefix:
+        return c.CROSS_MASK
+    first = b.op(
+        "Slice",
+        [
+            c.CROSS_MASK,
+            b.const("mask_start", np.array([0], np.int64)),
+            b.const("mask_end", np.array([1], np.int64)),
+            b.const("mask_axis", np.array([3], np.int64)),
+        ],
+    )
+    # Zeros of [N, 1, 1, 1] (the mask is finite: -1e9 * 0 = 0), one per prefix position.
+    zero = b.op("Mul", [first, b.const("mask_zero", np.array(0, np.float32))])
+    return b.op("Concat", [*([zero] * prefix), c.CROSS_MASK], axis=3)
+
+
 def build_decoder(
-    model: MarianMTModel, target_ids: Sequence[int], banned: Sequence[int]
+    model: MarianMTModel, target_ids: Sequence[int], banned: Sequence[int], prefix: int = 0
 ) -> onnx.ModelProto:
-    """Return the decoder-step graph for *model*, emitting only *target_ids*."""
+    """Return the decoder-step graph for *model*, emitting only *target_ids*.
+
+    *target_ids* and *banned* are the checkpoint's target ids; *prefix* is the number of
+    positions the encoder graph puts before each source (a language token).
+    """
     cfg = model.config
     decoder = model.get_decoder()
     heads, d_model = cfg.decoder_attention_heads, cfg.d_model
     head_dim = d_model // heads
-    if head_dim % 8:
+    if head_dim % 8 or head_dim * heads != d_model:
         raise ValueError(
-            f"head size {head_dim} is not a multiple of 8, which ONNX Runtime's "
+            f"head size {d_model}/{heads} is not a whole multiple of 8, which ONNX Runtime's "
             "GroupQueryAttention requires"
         )
-    tied = model.get_output_embeddings().weight.data_ptr() == decoder.embed_tokens.weight.data_ptr()
-    if not tied:
-        raise ValueError("untied decoder embeddings are not supported by this exporter")
     ids = list(target_ids)
     b = _Builder()
     out_w = b.const("out_w", model.get_output_embeddings().weight.detach().numpy()[ids].T)
@@ -150,30 +208,26 @@ def build_decoder(
     for tid in banned:
         if tid in position:
             bias[position[tid]] = NEG_INF
-    scale = math.sqrt(d_model) if cfg.scale_embedding else 1.0
+    emb = _embed(b, model, ids, out_w, decoder_embedding_tied(model), d_model)
     positions = decoder.embed_positions.weight.detach().numpy()
-    # Embedding: columns of the [D, V'] output matrix -> [D, N] -> [N, 1, D].
-    flat_ids = b.op("Reshape", [c.INPUT_IDS, b.const("ids_shape", np.array([-1], np.int64))])
-    emb = b.op("Gather", [out_w, flat_ids], axis=1)
-    emb = b.op("Transpose", [emb], perm=[1, 0])
-    emb = b.op("Reshape", [emb, b.const("step_shape", np.array([-1, 1, d_model], np.int64))])
-    emb = b.op("Mul", [emb, b.const("embed_scale", np.array(scale, np.float32))])
     pos = b.op("Gather", [b.const("positions", positions), c.POSITION], axis=0)
     x = b.op("Add", [emb, pos])
+    mask = _cross_mask(b, prefix)
     for i, layer in enumerate(decoder.layers):
-        x = _layer(b, x, layer, i, heads, cfg.activation_function)
+        x = _layer(b, x, layer, i, heads, cfg.activation_function, mask)
     flat = b.op("Reshape", [x, b.const("flat_shape", np.array([-1, d_model], np.int64))])
     logits = b.op("Add", [b.op("MatMul", [flat, out_w]), b.const("logits_bias", bias)])
     logp = b.op("LogSoftmax", [logits], axis=-1)
     b.op("TopK", [logp, c.TOP_K], n_out=2, axis=-1)
     b.nodes[-1].output[:] = [c.LOG_PROBS, c.TOKEN_IDS]
-    return _graph(b, cfg.decoder_layers, heads, head_dim)
+    return _graph(b, cfg.decoder_layers, heads, head_dim, prefix)
 
 
-def _graph(b: _Builder, layers: int, heads: int, head_dim: int) -> onnx.ModelProto:
+def _graph(b: _Builder, layers: int, heads: int, head_dim: int, prefix: int) -> onnx.ModelProto:
     f, i64, i32 = TensorProto.FLOAT, TensorProto.INT64, TensorProto.INT32
     cache = ["rows", heads, "max_len", head_dim]
-    cross = ["rows", heads, "src_len", head_dim]
+    # With a prefix the encoder's outputs are longer than the padding mask.
+    cross = ["rows", heads, "enc_len" if prefix else "src_len", head_dim]
     inputs = [
         helper.make_tensor_value_info(c.INPUT_IDS, i64, ["rows", 1]),
         helper.make_tensor_value_info(c.POSITION, i64, [1]),

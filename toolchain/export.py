@@ -33,10 +33,10 @@ from engine.contract import (
     file_digests,
     write_manifest,
 )
-from toolchain.decoder_graph import build_decoder
+from toolchain.decoder_graph import build_decoder, decoder_embedding_tied
 from toolchain.encoder_graph import EncoderGraph
+from toolchain.export_vocab import VocabPlan, plan_vocab
 from toolchain.quantize import QuantSettings, quantize, settings_for, share_output_embedding
-from toolchain.vocab import target_piece_ids
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,12 @@ class ExportOptions:
     precision: str = "int8"  # "int8", "fp32", or "both" (INT8 plus fp32/ for comparison)
     quantization: str = "auto"
     shortlist: bool = True
-    # Explicit (encoder rows, decoder rows); for checkpoints without real tokenizer
-    # models, such as the benchmark's random opus-mt-shaped one.
+    # Explicit (encoder rows, decoder rows) as checkpoint ids; for checkpoints without
+    # real tokenizer models, such as the benchmark's random opus-mt-shaped one.
     rows: tuple[list[int], list[int]] | None = None
+    # ">>id<<" language token put before every source: "auto" picks the target
+    # language's when the vocabulary has such tokens (toolchain/export_vocab.py).
+    target_token: str = "auto"
     verify: bool = True
     verify_pairs: Path | None = None
     min_verify_bleu: float = 50.0
@@ -81,27 +84,15 @@ def resolve_checkpoint(source: str) -> Path:
         ) from exc
 
 
-def _vocab_rows(ckpt: Path, vocab: dict[str, int], shortlist: bool) -> tuple[list[int], list[int]]:
-    if not shortlist:
-        every = sorted(vocab.values())
-        return every, every
-    source = target_piece_ids((ckpt / "source.spm").read_bytes(), vocab)
-    target = target_piece_ids((ckpt / "target.spm").read_bytes(), vocab)
-    pad = vocab["<pad>"]
-    return sorted(set(source) | {pad}), sorted(set(target) | {pad})
-
-
-def _export_graphs(
-    model: MarianMTModel, rows: tuple[list[int], list[int]], banned: list[int], out: Path
-) -> None:
+def _export_graphs(model: MarianMTModel, plan: VocabPlan, banned: list[int], out: Path) -> None:
     """Trace the encoder with torch.onnx; build the decoder step node by node."""
     layers = model.config.decoder_layers
-    enc = EncoderGraph(model, rows[0]).eval()
+    enc = EncoderGraph(model, plan.model_ids[0], plan.prefix).eval()
     ids = torch.tensor([[5, 6, 7, 0]], dtype=torch.long)
     cross_names = contract.cross_names(layers)
     inputs = [contract.INPUT_IDS, contract.ATTENTION_MASK]
     dyn = {name: {0: "batch", 1: "src_len"} for name in inputs}
-    dyn |= {name: {0: "batch", 2: "src_len"} for name in cross_names}
+    dyn |= {name: {0: "batch", 2: "enc_len"} for name in cross_names}
     with torch.no_grad():
         torch.onnx.export(
             enc,
@@ -113,13 +104,14 @@ def _export_graphs(
             dynamic_axes=dyn,
             opset_version=OPSET,
         )
-    onnx.save(build_decoder(model, rows[1], banned), str(out / contract.DECODER))
+    decoder = build_decoder(model, plan.model_ids[1], banned, prefix=len(plan.prefix))
+    onnx.save(decoder, str(out / contract.DECODER))
 
 
 def _quantize_dir(fp32_dir: Path, out: Path, settings: QuantSettings) -> None:
     encoder, decoder = contract.ENCODER, contract.DECODER
-    quantize(fp32_dir / encoder, out / encoder, settings, exclude_gathers=False)
-    quantize(fp32_dir / decoder, out / decoder, settings, exclude_gathers=True)
+    quantize(fp32_dir / encoder, out / encoder, settings)
+    quantize(fp32_dir / decoder, out / decoder, settings, float_gathers=("out_w",))
     share_output_embedding(out / decoder, "out_w")
 
 
@@ -150,8 +142,7 @@ def _provenance(source: str, settings: QuantSettings | None) -> dict:
 def _manifest(
     model: MarianMTModel,
     source: str,
-    vocab: dict[str, int],
-    rows: tuple[list[int], list[int]],
+    plan: VocabPlan,
     banned: list[int],
     options: ExportOptions,
     out: Path,
@@ -159,6 +150,8 @@ def _manifest(
 ) -> Manifest:
     cfg = model.config
     gen = model.generation_config
+    vocab, rows = plan.vocab, plan.rows
+    tied = decoder_embedding_tied(model)
     return Manifest(
         model_id=options.model_id or Path(source.rstrip("/")).name,
         source_lang=options.source_lang,
@@ -178,8 +171,8 @@ def _manifest(
             eos=vocab["</s>"],
             unk=vocab["<unk>"],
             pad=vocab["<pad>"],
-            decoder_start=cfg.decoder_start_token_id,
-            banned=tuple(banned),
+            decoder_start=plan.target_joint_id(cfg.decoder_start_token_id),
+            banned=tuple(sorted(plan.target_joint_id(i) for i in banned)),
             source_rows=len(rows[0]),
             target_rows=len(rows[1]),
         ),
@@ -193,7 +186,7 @@ def _manifest(
         span_mode=options.span_mode,
         files=file_digests(out),
         provenance=_provenance(source, settings)
-        | {"sizes": _sizes(out, settings)}
+        | {"vocabulary": plan.summary(tied), "sizes": _sizes(out, settings)}
         | options.extra_manifest,
     )
 
@@ -208,26 +201,49 @@ def _sizes(out: Path, settings: QuantSettings | None) -> dict[str, int]:
     return sizes | {"total_int8_dir" if settings else "total": total}
 
 
-def export_model(source: str, out: Path, options: ExportOptions) -> Manifest:
-    """Export *source* into the model directory *out*; return the written manifest."""
-    ckpt = resolve_checkpoint(source)
-    model = MarianMTModel.from_pretrained(ckpt, attn_implementation="eager").eval()
-    vocab = json.loads((ckpt / "vocab.json").read_text(encoding="utf-8"))
-    rows = options.rows or _vocab_rows(ckpt, vocab, options.shortlist)
-    banned = sorted(
-        {vocab["<pad>"]} | {ids[0] for ids in (model.config.bad_words_ids or []) if len(ids) == 1}
+def _banned(model: MarianMTModel, plan: VocabPlan) -> list[int]:
+    """Target ids the decoder must never emit: ``<pad>`` and single-token bad words."""
+    words = model.generation_config.bad_words_ids or model.config.bad_words_ids or []
+    return sorted({plan.target_vocab["<pad>"]} | {ids[0] for ids in words if len(ids) == 1})
+
+
+def _check_sizes(model: MarianMTModel, plan: VocabPlan) -> None:
+    """Fail clearly where the vocabulary files and the checkpoint's matrices disagree."""
+    limits = (
+        ("encoder embedding", model.get_encoder().embed_tokens.weight.shape[0], plan.model_ids[0]),
+        ("output projection", model.get_output_embeddings().weight.shape[0], plan.model_ids[1]),
     )
-    out.mkdir(parents=True, exist_ok=True)
+    for what, size, ids in limits:
+        if max(ids) >= size:
+            raise ValueError(f"the {what} has {size} rows but the vocabulary reaches id {max(ids)}")
+
+
+def _write_tokenizer(ckpt: Path, out: Path, plan: VocabPlan) -> None:
+    for name in TOKENIZER_FILES:
+        if name == contract.VOCAB and plan.separate:
+            text = json.dumps(plan.vocab, ensure_ascii=False)
+            (out / name).write_text(text, encoding="utf-8")
+        else:
+            shutil.copy(ckpt / name, out / name)
+    rows = {"source_rows": plan.rows[0], "target_rows": plan.rows[1]}
+    (out / ROWS_FILE).write_text(json.dumps(rows))
+
+
+def _write_graphs(
+    model: MarianMTModel,
+    plan: VocabPlan,
+    banned: list[int],
+    out: Path,
+    options: ExportOptions,
+) -> QuantSettings | None:
+    """Write the graphs in the requested precision; return the INT8 settings used."""
     for stale in (*contract.GRAPHS, contract.FP32_DIR):
         target = out / stale
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    for name in TOKENIZER_FILES:
-        shutil.copy(ckpt / name, out / name)
-    (out / ROWS_FILE).write_text(json.dumps({"source_rows": rows[0], "target_rows": rows[1]}))
     settings = None if options.precision == "fp32" else settings_for(options.quantization)
     with tempfile.TemporaryDirectory() as tmp:
         fp32_dir = Path(tmp)
-        _export_graphs(model, rows, banned, fp32_dir)
+        _export_graphs(model, plan, banned, fp32_dir)
         if settings is None:
             for name in contract.GRAPHS:
                 shutil.copy(fp32_dir / name, out / name)
@@ -237,7 +253,29 @@ def export_model(source: str, out: Path, options: ExportOptions) -> Manifest:
                 (out / contract.FP32_DIR).mkdir()
                 for name in contract.GRAPHS:
                     shutil.copy(fp32_dir / name, out / contract.FP32_DIR / name)
-    manifest = _manifest(model, source, vocab, rows, banned, options, out, settings)
+    return settings
+
+
+def export_model(source: str, out: Path, options: ExportOptions) -> Manifest:
+    """Export *source* into the model directory *out*; return the written manifest."""
+    ckpt = resolve_checkpoint(source)
+    model = MarianMTModel.from_pretrained(ckpt, attn_implementation="eager").eval()
+    plan = plan_vocab(
+        ckpt,
+        shortlist=options.shortlist,
+        rows=options.rows,
+        target_token=options.target_token,
+        target_lang=options.target_lang,
+    )
+    _check_sizes(model, plan)
+    eos = model.generation_config.eos_token_id
+    if eos not in (None, plan.target_vocab["</s>"]):
+        logger.warning("eos_token_id %s is not the id of </s> (%s)", eos, plan.target_vocab["</s>"])
+    banned = _banned(model, plan)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_tokenizer(ckpt, out, plan)
+    settings = _write_graphs(model, plan, banned, out, options)
+    manifest = _manifest(model, source, plan, banned, options, out, settings)
     write_manifest(out, manifest)
     sizes = manifest.provenance["sizes"]
     logger.info("wrote %s (%.1f MB)", out, sizes.get("total_int8_dir", 0) / 1e6)
@@ -251,6 +289,8 @@ def export_model(source: str, out: Path, options: ExportOptions) -> Manifest:
             source_lang=options.source_lang,
             pairs=options.verify_pairs,
             min_bleu=options.min_verify_bleu,
+            model_ids=plan.model_ids,
+            source_prefix=plan.prefix,
         )
         manifest = replace(manifest, provenance={**manifest.provenance, "verification": report})
         write_manifest(out, manifest)

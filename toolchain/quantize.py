@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import platform
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,14 +65,20 @@ def settings_for(target: str = "auto") -> QuantSettings:
     return QuantSettings(target, per_channel=False, reduce_range=False)
 
 
-def quantize(src: Path, dst: Path, settings: QuantSettings, exclude_gathers: bool) -> None:
-    """Quantize the MatMul weights (and embedding Gathers) of *src* into *dst*."""
+def quantize(
+    src: Path, dst: Path, settings: QuantSettings, float_gathers: Collection[str] = ()
+) -> None:
+    """Quantize the MatMul weights and embedding Gathers of *src* into *dst*.
+
+    Gathers from the initializers named in *float_gathers* (the decoder's output matrix,
+    which :func:`share_output_embedding` handles) and from position tables stay float.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(str(src))
     excluded = []
     for node in model.graph.node:
-        if node.op_type == "Gather" and (exclude_gathers or _reads_positions(node)):
+        if node.op_type == "Gather" and (node.input[0] in float_gathers or _reads_positions(node)):
             excluded.append(node.name)
     quantize_dynamic(
         str(src),

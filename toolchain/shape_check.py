@@ -5,19 +5,21 @@
 
 Builds the checkpoint, exports it with ``zh-en-translator export`` (INT8 for this CPU,
 plus the fp32 graphs under fp32/ for the check; verified against PyTorch as every export
-is), then decodes a fixed batch with the service engine, greedy,
-at batch 1 and at batch 16 (16 fixed sources of 12 tokens, :func:`fixed_batch`). Every
-sentence is made to produce exactly ``--tokens`` tokens, since a random model's output
-lengths mean nothing. Prints (and writes to
-``WORK/report.json``) the export time, the INT8 size on disk, the verification figures
-and the decoding speed.
+is), then decodes a fixed batch with the service engine, greedy, at batch 1 and at batch
+16 (16 sources of 12 tokens, :func:`fixed_batch`), every sentence made to produce
+exactly ``--tokens`` tokens since a random model's output lengths mean nothing. Prints
+(and writes to ``WORK/report.json``) the export time, the INT8 size on disk, the
+verification figures and the decoding speed; ``--speed-only`` measures an existing
+``WORK/model`` again.
 
-On random weights the export's INT8 check (greedy BLEU against PyTorch) says little: the
-top two candidates of a random model are close, so INT8 rounding flips one now and then
-and the rest of the sentence follows another path. The report therefore adds the
-next-token agreement under teacher forcing: the engine's greedy output is fed to PyTorch
-in one forward pass, and each position counts as agreeing when PyTorch's best token is
-the engine's. That measures the rounding at this width without the compounding;
+On random weights the export's greedy check says little. A random model with tied
+embeddings mostly repeats its input token, which the loop guard cuts to one token, so
+identical outputs still score 0 BLEU (no 2-grams); and the top two candidates of a random
+model are close, so INT8 rounding flips one now and then and the sentence follows another
+path. The report therefore adds the next-token agreement under teacher forcing: the
+engine's greedy output (forced to ``--tokens`` tokens) is fed to PyTorch in one forward
+pass, and a position agrees when PyTorch's best token is the engine's. That measures the
+graphs (fp32: should be 1.0) and the INT8 rounding at this width without compounding;
 ``--min-bleu`` defaults to 0 for the same reason.
 """
 
@@ -187,10 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-bleu", type=float, default=0.0, help="the export's INT8 threshold (see above)"
     )
+    parser.add_argument("--speed-only", action="store_true", help="re-measure WORK/model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
-    report = run(args.shape, args.work, args.layers, args.tokens, args.threads, args.min_bleu)
+    if args.speed_only:
+        saved = args.work / "report.json"
+        report = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+        report["speed"] = _speed(args.work / "model", args.tokens, args.threads)
+    else:
+        report = run(args.shape, args.work, args.layers, args.tokens, args.threads, args.min_bleu)
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     sys.stdout.write(json.dumps(report, indent=1) + "\n")

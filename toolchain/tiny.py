@@ -95,36 +95,43 @@ def build_checkpoint(
             if token_id not in emittable:
                 model.final_logits_bias[0, token_id] = -30.0
     if train_steps:
-        _fit(model, vocab, source, target, sources, targets, train_steps, seed)
+        fit(model, (vocab, vocab), (source, target), sources, targets, train_steps, seed)
     model.save_pretrained(out)
     return out
 
 
-def _fit(
+def fit(
     model: MarianMTModel,
-    vocab: dict[str, int],
-    source: bytes,
-    target: bytes,
+    vocabs: tuple[dict[str, int], dict[str, int]],
+    spms: tuple[bytes, bytes],
     sources: list[str],
     targets: list[str],
     steps: int,
     seed: int,
     lr: float = 1e-3,
+    prefix: Sequence[int] = (),
 ) -> None:
+    """Teach *model* the parallel lines, with batches of 32 for *steps* steps.
+
+    *vocabs* and *spms* are (source, target): the same vocabulary twice for a joint one;
+    *prefix* ids (a language token) go before every source, as MarianTokenizer puts them.
+    """
     import sentencepiece as spm
 
     from text.normalize import opus_punct
 
-    def ids(processor: spm.SentencePieceProcessor, text: str) -> list[int]:
+    def ids(processor: spm.SentencePieceProcessor, vocab: dict[str, int], text: str) -> list[int]:
         pieces = processor.encode(text, out_type=str)
         return [vocab.get(p, vocab["<unk>"]) for p in pieces] + [vocab["</s>"]]
 
-    src = spm.SentencePieceProcessor(model_proto=source)
-    tgt = spm.SentencePieceProcessor(model_proto=target)
+    src = spm.SentencePieceProcessor(model_proto=spms[0])
+    tgt = spm.SentencePieceProcessor(model_proto=spms[1])
     pairs = zip(sources, targets, strict=True)
-    data = [(ids(src, opus_punct(a)), ids(tgt, b)) for a, b in pairs]
+    data = [
+        ([*prefix, *ids(src, vocabs[0], opus_punct(a))], ids(tgt, vocabs[1], b)) for a, b in pairs
+    ]
     rng = random.Random(seed)
-    pad = vocab["<pad>"]
+    pad = vocabs[0]["<pad>"]
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
     for _ in range(steps):
