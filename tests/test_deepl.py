@@ -7,59 +7,29 @@ checked with Flask's test client instead, so no test waits.
 
 from __future__ import annotations
 
-import threading
-
 import deepl
 import pytest
 import requests
-from fakes import FakeEngines
-from werkzeug.serving import make_server
+from live import app_for, live_server, two_directions
 
-from app import create_app
-from config import load_settings
-from serving import Translator, TranslatorRegistry
 from serving.errors import NotReady, QueueFull
-from text.languages import Direction
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deepl")
-    overrides = {
-        "model_dir": str(root / "fake-zh-en"),
-        "log_dir": str(root / "logs"),
-        "max_chars": 5000,
-        "max_batch_items": 50,
-        "max_body_bytes": 262144,
-    }
-    settings = load_settings({**overrides, "max_wait_ms": 1}, environ={})
-    engines = FakeEngines()
-    built = TranslatorRegistry(
-        [
-            Translator(settings, root / "fake-zh-en", engines, direction=Direction.of("zh", "en")),
-            Translator(settings, root / "fake-en-zh", engines, direction=Direction.of("en", "zh")),
-        ]
-    )
-    built.start(background=False)
-    assert built.ready
-    yield built, overrides
-    built.close()
+    with two_directions(tmp_path_factory.mktemp("deepl")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
 def app(registry):
-    built, overrides = registry
-    return create_app({**overrides, "max_wait_ms": 1, "TESTING": True}, registry=built)
+    return app_for(registry)
 
 
 @pytest.fixture(scope="module")
 def url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.fixture

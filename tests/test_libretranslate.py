@@ -8,60 +8,33 @@ JSON bodies, lists, multipart forms, options.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 
 import pytest
 import requests
 from fakes import FakeEngines
 from libretranslatepy import LibreTranslateAPI
-from werkzeug.serving import make_server
+from live import app_for, live_server, two_directions
 
 from app import create_app
-from config import load_settings
-from serving import Translator, TranslatorRegistry
 from serving.errors import NotReady, QueueFull, TranslationFailed
-from text.languages import Direction
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("libre")
-    overrides = {
-        "model_dir": str(root / "fake-zh-en"),
-        "log_dir": str(root / "logs"),
-        "max_chars": 5000,
-        "max_batch_items": 50,
-        "max_body_bytes": 262144,
-    }
-    settings = load_settings({**overrides, "max_wait_ms": 1}, environ={})
-    engines = FakeEngines()
-    built = TranslatorRegistry(
-        [
-            Translator(settings, root / "fake-zh-en", engines, direction=Direction.of("zh", "en")),
-            Translator(settings, root / "fake-en-zh", engines, direction=Direction.of("en", "zh")),
-        ]
-    )
-    built.start(background=False)
-    assert built.ready
-    yield built, overrides
-    built.close()
+    with two_directions(tmp_path_factory.mktemp("libre")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
 def app(registry):
-    built, overrides = registry
-    return create_app({**overrides, "max_wait_ms": 1, "TESTING": True}, registry=built)
+    return app_for(registry)
 
 
 @pytest.fixture(scope="module")
 def url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with live_server(app) as base:
+        yield base
 
 
 @pytest.fixture
