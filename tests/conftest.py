@@ -75,3 +75,23 @@ def app(settings_overrides: dict, engines: FakeEngines) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def make_client(settings_overrides: dict, engines: FakeEngines):
+    """Build apps with extra settings on the fake engine; give their test clients."""
+    from app import create_app
+
+    made: list[Flask] = []
+
+    def build(**overrides: object) -> FlaskClient:
+        application = create_app(
+            {**settings_overrides, **overrides, "TESTING": True}, engine_factory=engines
+        )
+        assert application.extensions["registry"].wait_ready(60)
+        made.append(application)
+        return application.test_client()
+
+    yield build
+    for application in made:
+        application.extensions["registry"].close()

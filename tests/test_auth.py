@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from config import SettingsError
 from toolchain import keys as keys_tool
 from web.auth import hash_key, parse_key_line
@@ -14,28 +13,11 @@ ALICE_LINE = f"{hash_key(ALICE)} alice rate=60/minute chars=100000/day"
 
 
 @pytest.fixture
-def make_app(settings_overrides, engines):
-    made = []
-
-    def build(**overrides):
-        application = create_app(
-            {**settings_overrides, **overrides, "TESTING": True}, engine_factory=engines
-        )
-        assert application.extensions["registry"].wait_ready(60)
-        made.append(application)
-        return application.test_client()
-
-    yield build
-    for application in made:
-        application.extensions["registry"].close()
-
-
-@pytest.fixture
-def keyed(make_app, tmp_path):
+def keyed(make_client, tmp_path):
     """Keys on: alice from a key file, bob from the api_keys setting."""
     path = tmp_path / "keys.txt"
     path.write_text(f"# the service's keys\n\n{ALICE_LINE}\n", encoding="utf-8")
-    return make_app(api_keys_file=str(path), api_keys=[f"{hash_key(BOB)} bob"])
+    return make_client(api_keys_file=str(path), api_keys=[f"{hash_key(BOB)} bob"])
 
 
 NATIVE = ("/translate", {"text": "大。"})
@@ -46,8 +28,8 @@ DEEPL = ("/v2/translate", {"text": ["大。"], "target_lang": "EN"})
 # --- keys off ------------------------------------------------------------------------
 
 
-def test_without_keys_every_route_is_open(make_app):
-    client = make_app()
+def test_without_keys_every_route_is_open(make_client):
+    client = make_client()
     for path, body in (NATIVE, LIBRE, DEEPL):
         assert client.post(path, json=body).status_code == 200
     assert client.post("/detect", json={"q": "大"}).status_code == 200
@@ -130,29 +112,29 @@ def test_a_preflight_needs_no_key(keyed):
     assert keyed.options("/translate").status_code == 204
 
 
-def test_keys_come_from_the_environment(make_app, monkeypatch):
+def test_keys_come_from_the_environment(make_client, monkeypatch):
     monkeypatch.setenv("TRANSLATOR_API_KEYS", f"{hash_key('env-key')} ops")
-    client = make_app()
+    client = make_client()
     assert client.post("/translate", json={"text": "大。"}).status_code == 401
     ok = client.post("/translate", json={"text": "大。"}, headers={"X-API-Key": "env-key"})
     assert ok.status_code == 200
 
 
-def test_an_empty_key_file_refuses_everything(make_app, tmp_path):
+def test_an_empty_key_file_refuses_everything(make_client, tmp_path):
     path = tmp_path / "keys.txt"
     path.write_text("# nobody yet\n", encoding="utf-8")
-    client = make_app(api_keys_file=str(path))
+    client = make_client(api_keys_file=str(path))
     response = client.post("/translate", json={"text": "大。"}, headers={"X-API-Key": "x"})
     assert response.status_code == 401
 
 
-def test_a_plain_key_in_the_file_stops_startup(make_app, tmp_path):
+def test_a_plain_key_in_the_file_stops_startup(make_client, tmp_path):
     path = tmp_path / "keys.txt"
     path.write_text("not-a-digest alice\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"keys.txt:1: .*SHA-256 hex digest"):
-        make_app(api_keys_file=str(path))
+        make_client(api_keys_file=str(path))
     with pytest.raises(SettingsError, match="cannot read api_keys_file"):
-        make_app(api_keys_file=str(tmp_path / "missing.txt"))
+        make_client(api_keys_file=str(tmp_path / "missing.txt"))
 
 
 @pytest.mark.parametrize(
@@ -195,8 +177,8 @@ def test_the_keys_tool_prints_the_line(capsys):
 # --- /metrics -----------------------------------------------------------------------
 
 
-def test_metrics_behind_a_token(make_app):
-    client = make_app(metrics_token="s3cret")
+def test_metrics_behind_a_token(make_client):
+    client = make_client(metrics_token="s3cret")
     refused = client.get("/metrics")
     assert refused.status_code == 401
     assert refused.get_json()["error"]["code"] == "unauthorized"
@@ -209,8 +191,8 @@ def test_metrics_behind_a_token(make_app):
     assert client.get("/healthz").status_code == 200  # the probes stay open
 
 
-def test_metrics_open_without_a_token(make_app):
-    assert make_app().get("/metrics").status_code == 200
+def test_metrics_open_without_a_token(make_client):
+    assert make_client().get("/metrics").status_code == 200
 
 
 # --- CORS ---------------------------------------------------------------------------
@@ -221,8 +203,8 @@ PREFLIGHT = {
 }
 
 
-def test_no_cors_headers_by_default(make_app):
-    client = make_app()
+def test_no_cors_headers_by_default(make_client):
+    client = make_client()
     response = client.options("/translate", headers={"Origin": "https://a.example", **PREFLIGHT})
     assert "Access-Control-Allow-Origin" not in response.headers
     response = client.post(
@@ -231,8 +213,8 @@ def test_no_cors_headers_by_default(make_app):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_cors_allow_list(make_app):
-    client = make_app(cors_origins=["https://a.example", "https://b.example/"])
+def test_cors_allow_list(make_client):
+    client = make_client(cors_origins=["https://a.example", "https://b.example/"])
     preflight = client.options("/translate", headers={"Origin": "https://a.example", **PREFLIGHT})
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://a.example"
@@ -249,15 +231,15 @@ def test_cors_allow_list(make_app):
     assert "Access-Control-Allow-Methods" not in other.headers
 
 
-def test_cors_any_origin(make_app):
-    client = make_app(cors_origins="*")
+def test_cors_any_origin(make_client):
+    client = make_client(cors_origins="*")
     response = client.options("/v2/translate", headers={"Origin": "https://x.example", **PREFLIGHT})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
 
 
-def test_cors_preflight_with_keys_on_needs_no_key(make_app):
-    client = make_app(cors_origins=["https://a.example"], api_keys=[f"{hash_key(ALICE)} alice"])
+def test_cors_preflight_with_keys_on_needs_no_key(make_client):
+    client = make_client(cors_origins=["https://a.example"], api_keys=[f"{hash_key(ALICE)} alice"])
     response = client.options("/translate", headers={"Origin": "https://a.example", **PREFLIGHT})
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "https://a.example"
@@ -268,8 +250,8 @@ def test_cors_preflight_with_keys_on_needs_no_key(make_app):
     assert refused.headers["Access-Control-Allow-Origin"] == "https://a.example"  # readable
 
 
-def test_forwarded_for_names_the_client_behind_trusted_proxies(make_app):
-    client = make_app(trusted_proxy_hops=1, rate_limit="1/minute")
+def test_forwarded_for_names_the_client_behind_trusted_proxies(make_client):
+    client = make_client(trusted_proxy_hops=1, rate_limit="1/minute")
     one = {"X-Forwarded-For": "203.0.113.7"}
     assert client.post("/translate", json={"text": "大。"}, headers=one).status_code == 200
     assert client.post("/translate", json={"text": "大。"}, headers=one).status_code == 429

@@ -15,28 +15,10 @@ from collections.abc import Iterator
 import pytest
 from helpers import wait_until
 
-from app import create_app
 from web.auth import hash_key
 
 ALICE, BOB = "alice-key", "bob-key"
 KEYS = [f"{hash_key(ALICE)} alice rate=2/minute", f"{hash_key(BOB)} bob chars=4/day"]
-
-
-@pytest.fixture
-def make_app(settings_overrides, engines):
-    made = []
-
-    def build(**overrides):
-        application = create_app(
-            {**settings_overrides, **overrides, "TESTING": True}, engine_factory=engines
-        )
-        assert application.extensions["registry"].wait_ready(60)
-        made.append(application)
-        return application.test_client()
-
-    yield build
-    for application in made:
-        application.extensions["registry"].close()
 
 
 def native(client, text: str = "大。", addr: str = "10.0.0.1", **headers):
@@ -64,13 +46,13 @@ def retry_after(response) -> int:
 # --- memory:// ----------------------------------------------------------------------
 
 
-def test_no_limits_by_default(make_app):
-    client = make_app()
+def test_no_limits_by_default(make_client):
+    client = make_client()
     assert all(native(client).status_code == 200 for _ in range(30))
 
 
-def test_rate_limit_per_address_in_each_apis_shape(make_app):
-    client = make_app(rate_limit="3/minute")
+def test_rate_limit_per_address_in_each_apis_shape(make_client):
+    client = make_client(rate_limit="3/minute")
     assert [native(client).status_code for _ in range(3)] == [200, 200, 200]
     refused = native(client)
     assert refused.status_code == 429
@@ -86,8 +68,8 @@ def test_rate_limit_per_address_in_each_apis_shape(make_app):
     assert native(client, addr="10.0.0.2").status_code == 200  # another address
 
 
-def test_probes_and_the_page_are_exempt(make_app):
-    client = make_app(rate_limit="1/minute")
+def test_probes_and_the_page_are_exempt(make_client):
+    client = make_client(rate_limit="1/minute")
     assert native(client).status_code == 200
     assert native(client).status_code == 429
     for _ in range(3):
@@ -97,9 +79,9 @@ def test_probes_and_the_page_are_exempt(make_app):
     assert preflight.status_code == 204
 
 
-def test_limits_per_key_with_its_own_rate(make_app):
+def test_limits_per_key_with_its_own_rate(make_client):
     keys = [KEYS[0], f"{hash_key(BOB)} bob"]
-    client = make_app(api_keys=keys, rate_limit="5/minute")
+    client = make_client(api_keys=keys, rate_limit="5/minute")
     alice, bob = {"X-API-Key": ALICE}, {"X-API-Key": BOB}
     statuses = [native(client, addr=f"10.0.0.{n}", **alice).status_code for n in range(3)]
     assert statuses == [200, 200, 429]  # alice's 2/minute, whatever her address
@@ -108,8 +90,8 @@ def test_limits_per_key_with_its_own_rate(make_app):
     assert statuses == [200] * 5 + [429]  # bob has the default 5/minute
 
 
-def test_characters_quota_counts_only_what_was_translated(make_app):
-    client = make_app(chars_quota="10/day")
+def test_characters_quota_counts_only_what_was_translated(make_client):
+    client = make_client(chars_quota="10/day")
     assert native(client, "大小中。").status_code == 200  # 4 characters
     assert native(client, "{").status_code == 200  # no Chinese: answered, 1 character
     refused = native(client, "我你他她们是。")  # 7 > 5 left
@@ -125,8 +107,8 @@ def test_characters_quota_counts_only_what_was_translated(make_app):
     assert native(client, "大。", addr="10.0.0.2").status_code == 200
 
 
-def test_characters_quota_in_libretranslate_and_deepl(make_app):
-    client = make_app(chars_quota="3/day")
+def test_characters_quota_in_libretranslate_and_deepl(make_client):
+    client = make_client(chars_quota="3/day")
     assert deepl(client, "大小。").status_code == 200
     over = deepl(client, "大小。")
     assert over.status_code == 456  # DeepL's "quota exceeded"
@@ -137,8 +119,8 @@ def test_characters_quota_in_libretranslate_and_deepl(make_app):
     assert libre(client, "大。", addr="10.0.0.9").status_code == 200
 
 
-def test_a_keys_own_characters_quota(make_app):
-    client = make_app(api_keys=KEYS)
+def test_a_keys_own_characters_quota(make_client):
+    client = make_client(api_keys=KEYS)
     bob = {"X-API-Key": BOB}
     assert native(client, "大小。", **bob).status_code == 200  # 3 of bob's 4
     assert native(client, "大小。", **bob).status_code == 429
@@ -146,8 +128,8 @@ def test_a_keys_own_characters_quota(make_app):
     assert native(client, "我你他她们是的了在。", **alice).status_code == 200  # no quota
 
 
-def test_form_bodies_count_characters(make_app):
-    client = make_app(chars_quota="4/day")
+def test_form_bodies_count_characters(make_client):
+    client = make_client(chars_quota="4/day")
     form = {"text": ["大小。", "中。"], "target_lang": "EN"}
     assert client.post("/v2/translate", data=form).status_code == 456  # 5 > 4
     assert client.post("/v2/translate", data={**form, "text": ["大小。"]}).status_code == 200
@@ -217,9 +199,9 @@ def redis_storage(redis_url) -> str:
     return redis_url
 
 
-def test_replicas_share_the_rate_limit_in_redis(make_app, redis_storage):
-    one = make_app(rate_limit="3/minute", rate_limit_storage=redis_storage)
-    two = make_app(rate_limit="3/minute", rate_limit_storage=redis_storage)
+def test_replicas_share_the_rate_limit_in_redis(make_client, redis_storage):
+    one = make_client(rate_limit="3/minute", rate_limit_storage=redis_storage)
+    two = make_client(rate_limit="3/minute", rate_limit_storage=redis_storage)
     assert native(one).status_code == 200
     assert native(two).status_code == 200
     assert native(one).status_code == 200
@@ -229,10 +211,10 @@ def test_replicas_share_the_rate_limit_in_redis(make_app, redis_storage):
     assert native(one, addr="10.0.0.2").status_code == 200
 
 
-def test_replicas_share_the_characters_quota_in_redis(make_app, redis_storage):
+def test_replicas_share_the_characters_quota_in_redis(make_client, redis_storage):
     keys = [f"{hash_key('carol')} carol chars=5/day"]
-    one = make_app(api_keys=keys, rate_limit_storage=redis_storage)
-    two = make_app(api_keys=keys, rate_limit_storage=redis_storage)
+    one = make_client(api_keys=keys, rate_limit_storage=redis_storage)
+    two = make_client(api_keys=keys, rate_limit_storage=redis_storage)
     carol = {"X-API-Key": "carol"}
     assert native(one, "大小中。", **carol).status_code == 200  # 4 of 5
     assert native(two, "大小。", **carol).status_code == 429  # 3 > 1 left
@@ -245,7 +227,9 @@ def test_replicas_share_the_characters_quota_in_redis(make_app, redis_storage):
     assert native(two, "大", **carol).status_code == 200  # the last character
 
 
-def test_an_unreachable_storage_fails_open(make_app, caplog):
-    client = make_app(rate_limit="1/minute", rate_limit_storage=f"redis://127.0.0.1:{_free_port()}")
+def test_an_unreachable_storage_fails_open(make_client, caplog):
+    client = make_client(
+        rate_limit="1/minute", rate_limit_storage=f"redis://127.0.0.1:{_free_port()}"
+    )
     assert [native(client).status_code for _ in range(3)] == [200, 200, 200]
     assert "Failed to rate limit" in caplog.text
