@@ -43,6 +43,23 @@ def two_directions(root: Path) -> Iterator[tuple[TranslatorRegistry, dict]]:
         built.close()
 
 
+@contextmanager
+def zh_en_translator(root: Path) -> Iterator[Translator]:
+    """A started zh→en translator on the fake engine, with its files under *root*."""
+    overrides = {"model_dir": str(root / "fake-zh-en"), "log_dir": str(root / "logs")}
+    built = Translator(
+        load_settings({**overrides, "max_wait_ms": 1}, environ={}),
+        root / "fake-zh-en",
+        FakeEngines(),
+        direction=Direction.of("zh", "en"),
+    )
+    built.start(background=False)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
 def app_for(registry: tuple[TranslatorRegistry, dict]) -> Flask:
     built, overrides = registry
     return create_app({**overrides, "max_wait_ms": 1, "TESTING": True}, registry=built)

@@ -7,12 +7,10 @@ The DeepL glossary endpoints are tested with the real client in tests/test_deepl
 from __future__ import annotations
 
 import pytest
-from fakes import FakeEngines
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from live import zh_en_translator
 
-from config import load_settings
-from serving import Translator
 from serving.errors import BadRequest, NotFound, PayloadTooLarge
 from serving.formatted import translate_formatted
 from serving.glossary import (
@@ -25,24 +23,14 @@ from serving.glossary import (
     parse_entries,
     unmask_terms,
 )
-from text.languages import Direction
 from text.markup import MarkupOptions
 from toolchain.tiny import LEXICON
 
 
 @pytest.fixture(scope="module")
 def translator(tmp_path_factory):
-    root = tmp_path_factory.mktemp("glossary")
-    overrides = {"model_dir": str(root / "fake-zh-en"), "log_dir": str(root / "logs")}
-    built = Translator(
-        load_settings({**overrides, "max_wait_ms": 1}, environ={}),
-        root / "fake-zh-en",
-        FakeEngines(),
-        direction=Direction.of("zh", "en"),
-    )
-    built.start(background=False)
-    yield built
-    built.close()
+    with zh_en_translator(tmp_path_factory.mktemp("glossary")) as built:
+        yield built
 
 
 def translate(translator, texts, entries, markup=None):

@@ -11,14 +11,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from fakes import FakeEngines, code_zh_en
+from fakes import code_zh_en
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from live import zh_en_translator
 
-from config import load_settings
 from serving import Translator
 from serving.formatted import translate_formatted
-from text.languages import Direction
 from text.markup import MarkupOptions, fresh_marks, parse_markup, translate_markup
 from text.markup_tokens import tokenize
 from text.spans import MAX_PLACEHOLDERS
@@ -31,17 +30,8 @@ XML = MarkupOptions(xml=True)
 
 @pytest.fixture(scope="module")
 def translator(tmp_path_factory):
-    root = tmp_path_factory.mktemp("markup")
-    overrides = {"model_dir": str(root / "fake-zh-en"), "log_dir": str(root / "logs")}
-    built = Translator(
-        load_settings({**overrides, "max_wait_ms": 1}, environ={}),
-        root / "fake-zh-en",
-        FakeEngines(),
-        direction=Direction.of("zh", "en"),
-    )
-    built.start(background=False)
-    yield built
-    built.close()
+    with zh_en_translator(tmp_path_factory.mktemp("markup")) as built:
+        yield built
 
 
 def fake(texts: list[str]) -> list[str]:
