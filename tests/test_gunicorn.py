@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +20,8 @@ from helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
+JSON_HEADERS = {"Content-Type": "application/json"}
+HTTP_THREADS = 16  # config/settings.json
 
 
 def _free_port() -> int:
@@ -113,6 +117,41 @@ def test_200_concurrent_requests_over_16_threads(server):
         assert body["success"] is True and isinstance(body["result"], str)
     assert {r[1]["result"] for r in results[2::6]} == {""}
     assert {r[1]["result"] for r in results[3::6]} == {"hello"}
+
+
+def _keep_alive_call(conn: http.client.HTTPConnection, text: str) -> tuple[int, dict]:
+    conn.request("POST", "/translate", json.dumps({"text": text}), JSON_HEADERS)
+    response = conn.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def test_one_keep_alive_connection_serves_many_requests(server):
+    base, _, _ = server
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=30)
+    try:
+        results = [_keep_alive_call(conn, f"满{n}元。") for n in range(100)]
+    finally:
+        conn.close()
+    assert all(status == 200 for status, _ in results)
+    assert [str(n) in body["result"] for n, (_, body) in enumerate(results)] == [True] * 100
+
+
+def test_idle_keep_alive_connections_do_not_starve_a_new_one(server):
+    """Threads that keep their connection for its next request let go of it when
+    more connections than threads are open."""
+    base, _, _ = server
+    host = base.removeprefix("http://")
+    idle = [http.client.HTTPConnection(host, timeout=30) for _ in range(HTTP_THREADS + 4)]
+    try:
+        for conn in idle:  # each keeps its connection open, idle, after one request
+            assert _keep_alive_call(conn, "我你他。")[0] == 200
+        started = time.monotonic()
+        status, _, body = _request(base + "/translate", {"text": "买卖钱元。"}, timeout=10)
+        assert status == 200, body
+        assert time.monotonic() - started < 2.0
+    finally:
+        for conn in idle:
+            conn.close()
 
 
 def test_loadtest_script_reports_every_phase(server, tmp_path):

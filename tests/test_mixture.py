@@ -113,3 +113,19 @@ def test_dev_subset_is_fixed_and_sized(tmp_path: Path) -> None:
     assert {k: len(v) for k, v in first.items()} == {"tatoeba": 5, "ui": 4}
     assert first == dev_subset(tatoeba, corpus_dev, tatoeba_n=5, per_domain=4)
     assert first["ui"][0][0].startswith("打开")
+
+
+def test_reversed_mixture_trains_english_to_chinese() -> None:
+    pairs = {"ui": [Pair("Open file 3", "打開文件3。")]}
+    mixture = Mixture(pairs, _cfg(), SourcePreprocessor(["t2s"]), seed=1, reverse=True)
+    ((src, tgt),) = mixture.epoch(0)
+    mark = src[-1]
+    assert src == "Open file " + mark
+    assert tgt == "打开文件" + mark + "。"  # Simplified, Chinese punctuation kept
+
+
+def test_reversed_dev_subset_puts_english_first() -> None:
+    tatoeba = [Pair(f"Hi {i}.", f"你好{i}。") for i in range(30)]
+    forward = dev_subset(tatoeba, {}, tatoeba_n=5)
+    backward = dev_subset(tatoeba, {}, tatoeba_n=5, reverse=True)
+    assert backward["tatoeba"] == [(en, zh) for zh, en in forward["tatoeba"]]

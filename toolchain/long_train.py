@@ -71,12 +71,14 @@ def evaluate(
     all_hyps: list[str] = []
     all_refs: list[str] = []
     for name, pairs in dev.items():
-        hyps = translate(model, codec, [zh for zh, _ in pairs])
-        refs = [en for _, en in pairs]
-        scores[name] = round(sacrebleu.corpus_bleu(hyps, [refs]).score, 2)
+        hyps = translate(model, codec, [src for src, _ in pairs])
+        refs = [ref for _, ref in pairs]
+        bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize=codec.tokenize)
+        scores[name] = round(bleu.score, 2)
         all_hyps += hyps
         all_refs += refs
-    scores["all"] = round(sacrebleu.corpus_bleu(all_hyps, [all_refs]).score, 2)
+    bleu = sacrebleu.corpus_bleu(all_hyps, [all_refs], tokenize=codec.tokenize)
+    scores["all"] = round(bleu.score, 2)
     others = [v for k, v in scores.items() if k not in (TATOEBA, "all")]
     domain_mean = sum(others) / len(others) if others else scores.get(TATOEBA, 0.0)
     scores["score"] = round(0.5 * scores.get(TATOEBA, domain_mean) + 0.5 * domain_mean, 2)

@@ -137,8 +137,11 @@ class Mixture:
         cfg: MixtureConfig,
         preprocess: SourcePreprocessor,
         seed: int,
+        reverse: bool = False,
     ) -> None:
         self.cfg = cfg
+        # en→zh trains on the same examples with the sides swapped.
+        self.reverse = reverse
         self.preprocess = preprocess
         self.seed = seed
         self.sources = {
@@ -163,7 +166,8 @@ class Mixture:
     def epoch(self, epoch: int) -> list[tuple[str, str]]:
         """Span-masked (source, target) examples of one epoch."""
         pairs = [p for _, p in self.epoch_pairs(epoch)]
-        return training_examples(pairs, self.preprocess, self.seed * 1000 + epoch)
+        examples = training_examples(pairs, self.preprocess, self.seed * 1000 + epoch)
+        return [(tgt, src) for src, tgt in examples] if self.reverse else examples
 
     def sizes(self) -> dict[str, float]:
         """Expected pairs per epoch from each source."""
@@ -176,17 +180,21 @@ def dev_subset(
     tatoeba_n: int = 300,
     per_domain: int = 100,
     seed: int = 20261125,
+    reverse: bool = False,
 ) -> dict[str, list[tuple[str, str]]]:
-    """A small fixed dev set per source, as (chinese, english), for cheap evaluation."""
-    out = {TATOEBA: _sample(tatoeba_dev, tatoeba_n, seed)}
+    """A small fixed dev set per source, as (source, reference), for cheap evaluation.
+
+    The source is the Chinese side, or the English one with *reverse* (en→zh).
+    """
+    out = {TATOEBA: _sample(tatoeba_dev, tatoeba_n, seed, reverse)}
     for name in sorted(corpus_dev):
-        out[name] = _sample(corpus_dev[name], per_domain, seed)
+        out[name] = _sample(corpus_dev[name], per_domain, seed, reverse)
     return out
 
 
-def _sample(pairs: list[Pair], n: int, seed: int) -> list[tuple[str, str]]:
+def _sample(pairs: list[Pair], n: int, seed: int, reverse: bool) -> list[tuple[str, str]]:
     picked = random.Random(seed).sample(pairs, min(n, len(pairs)))
-    return [(p.zh, p.en) for p in picked]
+    return [(p.en, p.zh) if reverse else (p.zh, p.en) for p in picked]
 
 
 def read_corpus_dev(corpus_dir: Path, split: str = "dev") -> dict[str, list[Pair]]:

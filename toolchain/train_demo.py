@@ -33,6 +33,11 @@ from toolchain.data import read_pairs, split_dev, training_examples, write_pairs
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "tatoeba-cmn-eng" / "pairs.tsv"
 SOURCE_STEPS = ("opus_punct", "t2s")
+# Per direction: the source preprocessing the service applies (it goes into the
+# manifest), and what training applies to the Chinese side of every pair. Chinese as a
+# target keeps its own punctuation; Traditional becomes Simplified on either side.
+SOURCE_STEPS_OF = {"zh-en": SOURCE_STEPS, "en-zh": ()}
+CHINESE_STEPS_OF = {"zh-en": SOURCE_STEPS, "en-zh": ("t2s",)}
 DEV_SIZE = 1500
 SPLIT_SEED = 20261125
 
@@ -45,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "demo")
-    parser.add_argument("--out", type=Path, default=ROOT / "models" / "demo-zh-en")
+    parser.add_argument("--direction", choices=sorted(SOURCE_STEPS_OF), default="zh-en")
+    parser.add_argument("--out", type=Path, help="model directory (models/demo-<direction>)")
     parser.add_argument(
         "--stage", choices=["all", "split", "train", "export", "card"], default="all"
     )
@@ -59,7 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from toolchain.train_mixture import add_mixture_args
 
     add_mixture_args(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.out = args.out or ROOT / "models" / f"demo-{args.direction}"
+    args.train_dir = args.train_dir or ROOT / "build" / f"train-{args.direction}"
+    return args
 
 
 def split(args: argparse.Namespace) -> tuple[list, list]:
@@ -103,10 +112,13 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
     from toolchain.export import ExportOptions, export_model
     from toolchain.model_card import ship_checkpoint
 
+    source_lang, target_lang = args.direction.split("-")
     options = ExportOptions(
-        source_preprocessing=SOURCE_STEPS,
+        source_lang=source_lang,
+        target_lang=target_lang,
+        source_preprocessing=SOURCE_STEPS_OF[args.direction],
         span_mode="placeholder",
-        model_id="demo-zh-en",
+        model_id=f"demo-{args.direction}",
         verify_pairs=args.work_dir / "dev.tsv",
     )
     options.extra_manifest = {"trained_by": "zh-en-translator train-demo"}
@@ -138,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = args.train_dir / "best"
         if args.stage in ("all", "train"):
             ckpt = train_mixture(args, train_pairs, dev_pairs)
+    elif args.direction != "zh-en":
+        raise SystemExit("--direction en-zh trains only on the mixture: give --corpus")
     elif args.stage in ("all", "train"):
         ckpt = train(args, train_pairs, dev_pairs)
     if args.stage in ("all", "export"):

@@ -37,7 +37,7 @@ def add_mixture_args(parser: argparse.ArgumentParser) -> None:
     """The ``--corpus`` options of train-demo."""
     group = parser.add_argument_group("mixture training (with --corpus)")
     group.add_argument("--corpus", type=Path, help="corpus directory (train.tsv, dev.*.tsv)")
-    group.add_argument("--train-dir", type=Path, default=ROOT / "build" / "train-zh-en")
+    group.add_argument("--train-dir", type=Path, help="run directory (build/train-<direction>)")
     group.add_argument("--weights", help='source weights, e.g. "tatoeba=2,ui=1,bible=0.25"')
     group.add_argument("--dict-cap", type=int, default=15000)
     group.add_argument("--resume", action="store_true", help="continue from <train-dir>/last")
@@ -94,8 +94,10 @@ def _vocabulary(args: argparse.Namespace, mixture: Mixture, seed_dir: Path | Non
         examples = mixture.epoch(0)
         src = sorted({s for s, _ in examples})
         tgt = sorted({t for _, t in examples})
-        src_spm = train_spm(src, args.src_vocab or MIXTURE_VOCAB, character_coverage=0.9995)
-        tgt_spm = train_spm(tgt, args.tgt_vocab or MIXTURE_VOCAB, character_coverage=1.0)
+        # The rarest Chinese characters become <unk> rather than pieces of their own.
+        src_cover, tgt_cover = (1.0, 0.9995) if args.direction == "en-zh" else (0.9995, 1.0)
+        src_spm = train_spm(src, args.src_vocab or MIXTURE_VOCAB, character_coverage=src_cover)
+        tgt_spm = train_spm(tgt, args.tgt_vocab or MIXTURE_VOCAB, character_coverage=tgt_cover)
         write_tokenizer_files(vocab_dir, src_spm, tgt_spm, 256)
         logger.info("new vocabulary (%d/%d unique lines) → %s", len(src), len(tgt), vocab_dir)
     return vocab_dir
@@ -111,13 +113,15 @@ def _mixture(args: argparse.Namespace, train_pairs: list, seed: int) -> Mixture:
         parse_weights,
         read_corpus,
     )
-    from toolchain.train_demo import SOURCE_STEPS
+    from toolchain.train_demo import CHINESE_STEPS_OF
 
     banned = held_out_zh([*HELD_OUT, args.work_dir / "dev.tsv"])
     sources = read_corpus(args.corpus / "train.tsv", banned)
     sources[TATOEBA] = [p for p in train_pairs if p.zh.strip() not in banned]
     mix_cfg = MixtureConfig(weights=parse_weights(args.weights), dict_cap=args.dict_cap)
-    mixture = Mixture(sources, mix_cfg, SourcePreprocessor(SOURCE_STEPS), seed)
+    chinese_steps = SourcePreprocessor(CHINESE_STEPS_OF[args.direction])
+    reverse = args.direction == "en-zh"
+    mixture = Mixture(sources, mix_cfg, chinese_steps, seed, reverse=reverse)
     logger.info("mixture per epoch: %s", mixture.sizes())
     return mixture
 
@@ -146,7 +150,7 @@ def train_mixture(args: argparse.Namespace, train_pairs: list, dev_pairs: list) 
     from toolchain import checkpoints
     from toolchain.long_train import Run, train_loop
     from toolchain.mixture import dev_subset, read_corpus_dev
-    from toolchain.train_demo import SOURCE_STEPS
+    from toolchain.train_demo import SOURCE_STEPS_OF
     from toolchain.trainer import Codec, marian_config
 
     torch.set_num_threads(args.threads)
@@ -158,18 +162,22 @@ def train_mixture(args: argparse.Namespace, train_pairs: list, dev_pairs: list) 
     seed_dir = last or (args.warm_start if _use_warm_vocab(args) else None)
     vocab_dir = _vocabulary(args, mixture, seed_dir)
     vocab = json.loads((vocab_dir / "vocab.json").read_text(encoding="utf-8"))
+    steps = SOURCE_STEPS_OF[args.direction]
     codec = Codec(
         (vocab_dir / "source.spm").read_bytes(),
         (vocab_dir / "target.spm").read_bytes(),
         vocab,
-        SOURCE_STEPS,
+        steps,
+        args.direction,
     )
     model = MarianMTModel(marian_config(vocab, cfg))
     checkpoints.zero_pad_row(model, codec.pad)
-    dev = dev_subset(dev_pairs, read_corpus_dev(args.corpus))
+    reverse = args.direction == "en-zh"
+    dev = dev_subset(dev_pairs, read_corpus_dev(args.corpus), reverse=reverse)
     run = Run(model, codec, mixture, dev, cfg, run_cfg, args.train_dir, vocab_dir)
     run.extra |= {
-        "source_preprocessing": list(SOURCE_STEPS),
+        "direction": args.direction,
+        "source_preprocessing": list(steps),
         "vocab_size": len(vocab),
         "dev_sizes": {k: len(v) for k, v in dev.items()},
     }

@@ -22,6 +22,7 @@ import sentencepiece as spm
 import torch
 from transformers import MarianConfig, MarianMTModel
 
+from text.languages import language
 from text.normalize import SourcePreprocessor, clean_input
 from text.spans import SpanGuard
 from toolchain.checkpoints import zero_pad_row
@@ -85,7 +86,12 @@ class Codec:
     """Source encoding and target decoding exactly as the service does them."""
 
     def __init__(
-        self, source_spm: bytes, target_spm: bytes, vocab: dict[str, int], steps: Sequence[str]
+        self,
+        source_spm: bytes,
+        target_spm: bytes,
+        vocab: dict[str, int],
+        steps: Sequence[str],
+        direction: str = "zh-en",
     ) -> None:
         self.src = spm.SentencePieceProcessor(model_proto=source_spm)
         self.tgt = spm.SentencePieceProcessor(model_proto=target_spm)
@@ -93,7 +99,10 @@ class Codec:
         self.inverse = {i: p for p, i in vocab.items()}
         self.unk, self.eos, self.pad = vocab["<unk>"], vocab["</s>"], vocab["<pad>"]
         self.preprocess = SourcePreprocessor(steps)
-        self.guard = SpanGuard("placeholder")
+        source, target = direction.split("-", 1)
+        self.guard = SpanGuard("placeholder", finder=language(source).find_spans)
+        # sacrebleu's tokenizer for the target side: Chinese has no spaces to split on.
+        self.tokenize = "zh" if target == "zh" else "13a"
 
     def encode(self, text: str, sp: spm.SentencePieceProcessor | None = None) -> list[int]:
         pieces = (sp or self.src).encode(text, out_type=str)
@@ -150,7 +159,7 @@ def _collate(
 def translate(
     model: MarianMTModel, codec: Codec, sentences: Sequence[str], beams: int = 1
 ) -> list[str]:
-    """Greedy (or beam) translations of raw Chinese sentences, spans masked and restored."""
+    """Greedy (or beam) translations of raw source sentences, spans masked and restored."""
     model.eval()
     out = []
     for start in range(0, len(sentences), 64):
@@ -175,8 +184,8 @@ def translate(
 
 
 def dev_bleu(model: MarianMTModel, codec: Codec, dev: Sequence[tuple[str, str]]) -> float:
-    hyps = translate(model, codec, [zh for zh, _ in dev])
-    return sacrebleu.corpus_bleu(hyps, [[en for _, en in dev]]).score
+    hyps = translate(model, codec, [src for src, _ in dev])
+    return sacrebleu.corpus_bleu(hyps, [[ref for _, ref in dev]], tokenize=codec.tokenize).score
 
 
 def _lr_factor(step: int, warmup: int, progress: float) -> float:

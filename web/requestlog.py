@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import time
-import uuid
 from urllib.parse import quote
 
 from flask import Flask, Response, g, request
@@ -17,6 +18,15 @@ request_log = logging.getLogger("translator.requests")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MAX_LOGGED_CHARS = 512
+# Request ids need to be unique, not secret: uuid4 reads os.urandom, a system call that
+# gives up the interpreter lock on every request.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)  # forked workers must not share a sequence
+
+
+def new_request_id() -> str:
+    """A random 32-hex-digit id, like ``uuid4().hex``."""
+    return f"{_ids.getrandbits(128):032x}"
 
 
 def safe_token(value: str, limit: int = _MAX_LOGGED_CHARS) -> str:
@@ -44,7 +54,7 @@ def register_request_log(app: Flask, metrics: Metrics) -> None:
     def start_timer() -> None:
         g.started = time.perf_counter()
         supplied = request.headers.get("X-Request-ID", "")
-        g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
+        g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else new_request_id()
 
     @app.after_request
     def log_request(response: Response) -> Response:
