@@ -44,6 +44,8 @@ class Settings:
     max_batch_size: int
     max_wait_ms: float
     batch_workers: int
+    # Engine worker processes (each its own interpreter and Engine); 0 decodes in-process.
+    engine_processes: int
     queue_size: int
     request_timeout_s: float
     cache_size: int
@@ -113,6 +115,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_batch_size": (1, 256),
     "max_wait_ms": (0, 1000),
     "batch_workers": (1, 64),
+    "engine_processes": (0, 64),
     "queue_size": (1, 1_000_000),
     "request_timeout_s": (0.1, 3600),
     "cache_size": (0, 10_000_000),

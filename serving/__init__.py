@@ -2,6 +2,7 @@
 
 from serving.batcher import MicroBatcher
 from serving.cache import TranslationCache
+from serving.engine_pool import ProcessEngine
 from serving.engines import EngineFactory, TranslationEngine, load_engine
 from serving.health import Health, Status
 from serving.jobs import Job, RequestStats
@@ -13,6 +14,7 @@ __all__ = [
     "Health",
     "Job",
     "MicroBatcher",
+    "ProcessEngine",
     "RequestStats",
     "Status",
     "TranslationCache",

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from config import Settings
 from engine import Engine, GenerationOptions, ModelDir
+from serving.engine_pool import ProcessEngine
 
 
 class TranslationEngine(Protocol):
@@ -40,8 +41,18 @@ EngineFactory = Callable[[Settings, Path], TranslationEngine]
 
 
 def load_engine(settings: Settings, model_path: Path) -> TranslationEngine:
-    """Load the ONNX model directory *model_path* with the configured threads."""
+    """Load *model_path* in ``engine_processes`` worker processes, or in-process if 0."""
     model = ModelDir.load(model_path, settings.precision)
+    processes = settings.engine_processes
+    if processes > 0:
+        # The children share the cores: each gets its part of the intra-op threads.
+        return ProcessEngine(
+            model,
+            processes,
+            max(1, settings.engine_threads // processes),
+            settings.inter_op_threads,
+            settings.intra_op_spinning,
+        )
     return Engine(
         model, settings.engine_threads, settings.inter_op_threads, settings.intra_op_spinning
     )

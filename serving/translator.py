@@ -61,6 +61,13 @@ def manifest_direction(model_path: Path) -> Direction:
     return Direction.of(manifest.source_lang, manifest.target_lang)
 
 
+def _close_engine(engine: TranslationEngine) -> None:
+    """Release what *engine* holds (worker processes), if it holds anything."""
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
+
+
 class Translator:
     """Thread-safe pipeline owning one direction's engine, batcher and cache."""
 
@@ -104,6 +111,7 @@ class Translator:
             engine = self._factory(self.settings, self.model_path)
             served = Direction.of(engine.source_lang, engine.target_lang)
             if served != self.direction:
+                _close_engine(engine)
                 raise ModelLoadError(f"the model translates {served}, expected {self.direction}")
             self._engine = engine
             target = self.direction.target
@@ -199,6 +207,8 @@ class Translator:
         """Stop taking work, finish what is queued, stop the workers."""
         if self._batcher is not None:
             self._batcher.shutdown(wait=True, timeout=self.settings.graceful_timeout_s)
+        if self._engine is not None:
+            _close_engine(self._engine)
         self._ready.clear()
         self._status = Status.STOPPED
 
