@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, cast
 
-from serving.docx_files import DocxDocument
 from serving.errors import BadRequest, PayloadTooLarge, TextTooLong, UnsupportedMediaType
 from serving.formatted import translate_formatted
 from serving.jobs import RequestStats
@@ -38,6 +38,9 @@ from text.documents import (
     split_long,
 )
 from text.markup import MarkupOptions
+
+if TYPE_CHECKING:
+    from serving.docx_files import DocxDocument
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +100,10 @@ class OpenedFile:
         return f"{path.stem}.{target}{path.suffix}"
 
     def render(self, translations: Sequence[str]) -> bytes:
-        if isinstance(self.document, DocxDocument):
-            return self.document.render(translations)
+        if self.kind == "docx":
+            return cast("DocxDocument", self.document).render(translations)
         assert self.decoded is not None
-        return encode(self.document.render(translations), self.decoded)
+        return encode(cast("Translatable", self.document).render(translations), self.decoded)
 
 
 def safe_name(name: str | None) -> str:
@@ -126,6 +129,10 @@ def open_file(name: str | None, data: bytes, fields: Sequence[str] | None = None
         )
     try:
         if kind == "docx":
+            # Imported here: python-docx and lxml cost the web process memory, and most
+            # services never see a Word file.
+            from serving.docx_files import DocxDocument
+
             return OpenedFile(filename, kind, DocxDocument(data))
         decoded = decode(data)
         return OpenedFile(filename, kind, split_document(kind, decoded.text, fields), decoded)

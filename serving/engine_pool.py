@@ -5,141 +5,100 @@ shares one GIL with the HTTP threads and Flask, and two batch workers decoding a
 take turns on it. :class:`ProcessEngine` keeps the tokenizer and the model's source
 preprocessing here (the segmenter counts tokens per sentence, cheaply) and sends each
 ``translate`` call to one of N child processes, each with its own interpreter and its own
-:class:`~engine.Engine`. A call takes an idle child, blocking until one is free, so the
-batcher's worker threads map onto the children.
+:class:`~engine.Engine` (:mod:`engine.worker`). A call goes to the child with the
+fewest batches in flight; a child decodes ``slots`` batches at once on threads sharing
+one copy of the model, so one child can serve every batch worker.
 
-Children are started with the *spawn* method only: forking a threaded web worker (and
-ONNX Runtime's thread pools) copies locks that no thread will ever release. A child
+Children are fresh interpreters (``python -m engine.worker``), never forks: forking
+a threaded web worker copies locks that no thread will ever release. A child
 reports ready before the pool counts as loaded; one that cannot load fails the load with
-its reason. A child that dies during a batch fails that batch alone
-(:class:`~serving.errors.TranslationFailed`) and is restarted in the background. A child
+its reason. A child that dies fails the batches it had in flight, and only those
+(:class:`~serving.errors.TranslationFailed`), and is restarted in the background. A child
 whose parent died reads end-of-file on its pipe and exits: no orphans.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import logging
-import multiprocessing
-import pickle
-import queue
-import signal
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
 
-from engine import Engine, GenerationOptions, ModelDir, ModelLoadError
+from engine import GenerationOptions, ModelDir, ModelLoadError
 from engine.tokenizer import Tokenizer
+from engine.worker import (
+    ERROR,
+    READY,
+    ChildConfig,
+    ChildFactory,
+    build_engine,
+)
 from serving.errors import NotReady, TranslationFailed
 from text.normalize import SourcePreprocessor
 
 logger = logging.getLogger(__name__)
 
-# Spawning imports numpy, onnxruntime and the model afresh; a big model on a busy host
+# A child imports numpy, onnxruntime and the model afresh; a big model on a busy host
 # takes seconds, but a load that never ends must fail the readiness, not hang it.
 LOAD_TIMEOUT_S = 120.0
+
+
+# glibc gives each decoding thread a heap arena of its own that keeps its peak: two are
+# enough for the child's few threads and hold its memory to what one model needs.
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+
+
 # How long a child gets to leave after its sentinel (or to report its exit status).
 STOP_TIMEOUT_S = 5.0
-_SPAWN = multiprocessing.get_context("spawn")
 _GREEDY = GenerationOptions()
-_OK, _ERROR, _READY, _FAILED = "ok", "error", "ready", "failed"
 
 
-class ChildEngine(Protocol):
-    """What a child process needs of the engine it runs."""
-
-    model_id: str
-    max_source_tokens: int
-
-    def translate(self, sources: Sequence[str], options: GenerationOptions) -> list[str]:
-        """Translate a batch of sentences that share *options*."""
-        ...
-
-
-# Runs in the child, so it must pickle: a module-level function.
-ChildFactory = Callable[[ModelDir, int, int, bool], ChildEngine]
-
-
-def build_engine(
-    model: ModelDir, intra_threads: int, inter_threads: int, spinning: bool
-) -> ChildEngine:
-    """Load the real engine for *model* (the default child factory)."""
-    return Engine(model, intra_threads, inter_threads, spinning)
-
-
-@dataclass(frozen=True)
-class _ChildConfig:
-    # The parent verified the directory: the child trusts this ModelDir, no second hash.
-    model: ModelDir
-    intra_threads: int
-    inter_threads: int
-    spinning: bool
-    factory: ChildFactory
-    log_level: int
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """Return *exc* if it survives pickling, else a RuntimeError with its text."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def _child_main(conn: Connection, config: _ChildConfig) -> None:
-    """Load the engine, report ready, then translate requests until told to stop."""
-    # Ctrl-C reaches the whole process group: the parent decides when children stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s engine-%(process)d %(levelname)s %(message)s"
-    )
-    try:
-        engine = config.factory(
-            config.model, config.intra_threads, config.inter_threads, config.spinning
-        )
-    except Exception as exc:
-        conn.send((_FAILED, f"{type(exc).__name__}: {exc}", ""))
-        return
-    conn.send((_READY, engine.model_id, engine.max_source_tokens))
-    while True:
+def _end(process: subprocess.Popen[bytes], timeout: float, name: str) -> None:
+    """Wait for *process* to exit; terminate it, then kill it, if it does not."""
+    for stop in (None, process.terminate, process.kill):
+        if stop is not None:
+            logger.warning("%s (pid %s) did not stop; sending %s", name, process.pid, stop.__name__)
+            stop()
         try:
-            request = conn.recv()
-        except EOFError:  # the parent is gone
+            process.wait(timeout)
             return
-        if request is None:
-            return
-        sources, options = request
-        try:
-            reply: tuple[str, Any, str] = (_OK, engine.translate(sources, options), "")
-        except Exception as exc:
-            reply = (_ERROR, _portable(exc), traceback.format_exc())
-        try:
-            conn.send(reply)
-        except OSError:
-            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()
 
 
 class ChildDied(Exception):
     """An engine process went away with a batch in flight."""
 
+    def __init__(self, message: str, generation: int) -> None:
+        super().__init__(message)
+        self.generation = generation
+
 
 class _Child:
-    """One engine process and the parent's end of its pipe."""
+    """One engine process, the parent's end of its pipe, and the replies it awaits."""
 
-    def __init__(self, index: int, config: _ChildConfig) -> None:
+    def __init__(self, index: int, config: ChildConfig) -> None:
         self.name = f"engine-{index}"
         self._config = config
-        self._process: BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
-        self._send = threading.Lock()  # close() may send its sentinel from another thread
-        # A request is on the pipe without its reply read: the pipe cannot be reused.
-        self.busy = False
+        self._send = threading.Lock()
+        self._pending: dict[int, Future[list[str]]] = {}
+        self._ids = itertools.count()
+        self._ended = 0  # the generation whose pipe the reader saw end
+        # Counts (re)starts: a death reported for an older process must not restart a new one.
+        self.generation = 0
 
     @property
     def pid(self) -> int | None:
@@ -147,59 +106,103 @@ class _Child:
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        # Its pipe's end counts as death even before the process is reaped.
+        alive = self._process is not None and self._process.poll() is None
+        return alive and self._ended != self.generation
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
 
     def spawn(self) -> None:
-        """Start the process; :meth:`wait_ready` reads its handshake."""
-        parent_end, child_end = _SPAWN.Pipe()
-        process = _SPAWN.Process(
-            target=_child_main, args=(child_end, self._config), name=self.name, daemon=True
-        )
-        process.start()
-        # Our copy of the child's end must go, or the child's death never reads as EOF.
-        child_end.close()
-        self._process, self._conn, self.busy = process, parent_end, False
+        """Start the process and send it its configuration; :meth:`wait_ready` reads
+        its handshake."""
+        parent_end, child_end = socket.socketpair()
+        with child_end:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "engine.worker", str(child_end.fileno())],
+                pass_fds=(child_end.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_child_env(),
+            )
+        # (Our copy of the child's end is closed: the child's death reads as EOF.)
+        conn = Connection(parent_end.detach())
+        self._process, self._conn = process, conn
+        self.generation += 1
+        with contextlib.suppress(OSError):  # a child that died at once: wait_ready says so
+            conn.send_bytes(json.dumps(sys.path).encode())
+            conn.send(self._config)
 
     def wait_ready(self, timeout: float) -> tuple[str, int]:
         """Return the child's model id and source token limit; raise ModelLoadError if it fails."""
-        assert self._conn is not None
+        conn = self._conn
+        assert conn is not None
         try:
-            if not self._conn.poll(timeout):
+            if not conn.poll(timeout):
                 raise ModelLoadError(f"{self.name} did not load the model within {timeout:g} s")
-            kind, first, second = self._conn.recv()
+            kind, first, second = conn.recv()
         except (EOFError, OSError):
             raise ModelLoadError(
                 f"{self.name} exited while loading the model ({self.exit_status()})"
             ) from None
-        if kind != _READY:
+        if kind != READY:
             raise ModelLoadError(f"{self.name} could not load the model: {first}")
+        reader = threading.Thread(
+            target=self._read, args=(conn, self.generation), name=f"{self.name}-replies"
+        )
+        reader.daemon = True
+        reader.start()
         return first, second
 
     def call(self, sources: list[str], options: GenerationOptions) -> list[str]:
         """Translate in the child; re-raise what its engine raised; ChildDied if it died."""
-        conn = self._conn
+        conn, generation = self._conn, self.generation
         if conn is None:
-            raise ChildDied(f"{self.name} is stopped")
-        self.busy = True
+            raise ChildDied(f"{self.name} is stopped", generation)
+        future: Future[list[str]] = Future()
+        request_id = next(self._ids)
+        self._pending[request_id] = future
         try:
             with self._send:
-                conn.send((sources, options))
-            kind, payload, trace = conn.recv()
-        except (EOFError, OSError) as exc:
-            raise ChildDied(f"{self.name} died during a batch ({self.exit_status()})") from exc
-        self.busy = False
-        if kind == _ERROR:
-            payload.add_note(f"raised in {self.name} (pid {self.pid}):\n{trace}")
-            raise payload
-        return list(payload)
+                conn.send((request_id, sources, options))
+        except OSError as exc:
+            self._pending.pop(request_id, None)
+            raise ChildDied(f"{self.name} is gone ({exc})", generation) from exc
+        # The reader may have failed the calls in flight just before this one arrived.
+        if self._ended == generation and self._pending.pop(request_id, None) is not None:
+            raise ChildDied(f"{self.name} died ({self.exit_status()})", generation)
+        return future.result()
+
+    def _read(self, conn: Connection, generation: int) -> None:
+        """Hand each reply to its caller; on the pipe's end, fail every call in flight."""
+        while True:
+            try:
+                request_id, kind, payload, trace = conn.recv()
+            except (EOFError, OSError):
+                break
+            future = self._pending.pop(request_id, None)
+            if future is None:
+                continue
+            if kind == ERROR:
+                payload.add_note(f"raised in {self.name} (pid {self.pid}):\n{trace}")
+                future.set_exception(payload)
+            else:
+                future.set_result(list(payload))
+        self._ended = generation
+        if self.generation == generation:  # not a process stop() already replaced
+            died = ChildDied(f"{self.name} died during a batch ({self.exit_status()})", generation)
+            for request_id in list(self._pending):
+                future = self._pending.pop(request_id, None)
+                if future is not None:
+                    future.set_exception(died)
 
     def exit_status(self) -> str:
         """Describe how the process ended, waiting a little for it to do so."""
         if self._process is None:
             return "stopped"
-        self._process.join(STOP_TIMEOUT_S)
-        code = self._process.exitcode
-        if code is None:
+        try:
+            code = self._process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
             return "still running"
         return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
 
@@ -211,14 +214,7 @@ class _Child:
             with self._send, contextlib.suppress(OSError):
                 conn.send(None)
         if process is not None:
-            process.join(timeout)
-            if process.is_alive():
-                logger.warning("%s (pid %s) did not stop; terminating it", self.name, process.pid)
-                process.terminate()
-                process.join(timeout)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            _end(process, timeout, self.name)
         if conn is not None:
             conn.close()
 
@@ -235,6 +231,7 @@ class ProcessEngine:
         spinning: bool = False,
         child_factory: ChildFactory = build_engine,
         load_timeout: float = LOAD_TIMEOUT_S,
+        slots: int = 1,
     ) -> None:
         if processes < 1:
             raise ValueError(f"processes must be at least 1, got {processes}")
@@ -250,21 +247,23 @@ class ProcessEngine:
         self._tokenizer = Tokenizer(model)
         self._load_timeout = load_timeout
         level = logging.getLogger().getEffectiveLevel()
-        config = _ChildConfig(model, intra_threads, inter_threads, spinning, child_factory, level)
+        config = ChildConfig(
+            model, intra_threads, inter_threads, spinning, child_factory, level, max(1, slots)
+        )
         self._children = [_Child(index, config) for index in range(processes)]
-        # None is the closing marker: each waiter that takes it puts it back for the next.
-        self._idle: queue.Queue[_Child | None] = queue.Queue()
         self._lock = threading.Lock()  # guards _closed; serialises (re)starts against close
         self._closed = False
         started = time.perf_counter()
         self._start_all()
         logger.info(
-            "%d engine processes of %s ready in %.0f ms (pids %s, %d intra-op threads each)",
+            "%d engine process(es) of %s ready in %.0f ms (pids %s, %d intra-op threads and "
+            "%d decoding threads each)",
             processes,
             self.model_id,
             (time.perf_counter() - started) * 1000,
             self.pids,
             intra_threads,
+            config.slots,
         )
 
     @property
@@ -285,7 +284,7 @@ class ProcessEngine:
         return len(self._tokenizer.encode(self._preprocess(text)))
 
     def translate(self, sources: Sequence[str], options: GenerationOptions = _GREEDY) -> list[str]:
-        """Translate a batch in an idle engine process, waiting for one to be free."""
+        """Translate a batch in the least busy engine process."""
         if not sources:
             return []
         child = self._checkout()
@@ -293,16 +292,11 @@ class ProcessEngine:
             return child.call(list(sources), options)
         except ChildDied as exc:
             logger.error("%s; restarting it", exc)
+            self._restart_later(child, exc.generation)
             raise TranslationFailed(
                 "An engine process stopped during this batch; retry the request.",
                 retry_after=1,
             ) from exc
-        finally:
-            # A reply never read (death, an interrupt) leaves the pipe unusable.
-            if child.busy:
-                self._restart_later(child)
-            else:
-                self._idle.put(child)
 
     def close(self) -> None:
         """Stop every engine process: a sentinel each, then terminate the ones that linger."""
@@ -310,9 +304,8 @@ class ProcessEngine:
             if self._closed:
                 return
             self._closed = True
-        self._idle.put(None)
-        for child in self._children:
-            child.stop()
+            for child in self._children:
+                child.stop()
         logger.info("engine processes of %s stopped", self.model_id)
 
     def _start_all(self) -> None:
@@ -327,8 +320,6 @@ class ProcessEngine:
             for child in self._children:
                 child.stop()
             raise
-        for child in self._children:
-            self._idle.put(child)
 
     def _handshake(self, child: _Child, timeout: float) -> None:
         """Wait for *child* to load; raise ModelLoadError if it serves another model."""
@@ -339,11 +330,13 @@ class ProcessEngine:
                 f"expected {self.model_id} ({self.max_source_tokens})"
             )
 
-    def _revive(self, child: _Child) -> None:
-        """Replace *child*'s process with a fresh one; raise why if it cannot load."""
+    def _revive(self, child: _Child, generation: int) -> None:
+        """Replace *child*'s process (if still *generation*); raise why if it cannot load."""
         with self._lock:
             if self._closed:
                 raise NotReady("The translation engine is shut down.")
+            if child.generation != generation and child.running:
+                return  # another caller restarted it already
             child.stop()
             child.spawn()
             try:
@@ -353,36 +346,37 @@ class ProcessEngine:
                 raise
         logger.info("%s restarted (pid %s)", child.name, child.pid)
 
-    def _restart_later(self, child: _Child) -> None:
+    def _restart_later(self, child: _Child, generation: int) -> None:
         threading.Thread(
-            target=self._restart, args=(child,), name=f"{child.name}-restart", daemon=True
+            target=self._restart,
+            args=(child, generation),
+            name=f"{child.name}-restart",
+            daemon=True,
         ).start()
 
-    def _restart(self, child: _Child) -> None:
+    def _restart(self, child: _Child, generation: int) -> None:
         """Restart *child* off the request path; on failure the next checkout retries."""
         try:
-            self._revive(child)
+            self._revive(child, generation)
         except NotReady:
             return
         except Exception:
             logger.exception("%s could not be restarted; the next batch retries", child.name)
-        self._idle.put(child)
 
     def _checkout(self) -> _Child:
-        """Take an idle child with a live process, waiting until one is free."""
-        child = self._idle.get()
-        if child is None or self._closed:
-            self._idle.put(child)  # the marker, or a child close() is stopping anyway
+        """The running child with the fewest batches in flight; restart one if none runs."""
+        if self._closed:
             raise NotReady("The translation engine is shut down.")
-        if child.running:
-            return child
-        logger.warning("%s is not running; starting it before this batch", child.name)
+        running = [child for child in self._children if child.running]
+        if running:
+            return min(running, key=lambda child: child.in_flight)
+        child = self._children[0]
+        logger.warning("no engine process is running; starting %s before this batch", child.name)
         try:
-            self._revive(child)
+            self._revive(child, child.generation)
         except NotReady:
             raise
         except Exception as exc:
-            self._idle.put(child)
             raise TranslationFailed(
                 "No engine process could be started; see the service log.", retry_after=1
             ) from exc

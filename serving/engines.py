@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from config import Settings
-from engine import Engine, GenerationOptions, ModelDir
+from engine import GenerationOptions, ModelDir
 from serving.engine_pool import ProcessEngine
 
 
@@ -45,14 +45,18 @@ def load_engine(settings: Settings, model_path: Path) -> TranslationEngine:
     model = ModelDir.load(model_path, settings.precision)
     processes = settings.engine_processes
     if processes > 0:
-        # The children share the cores: each gets its part of the intra-op threads.
+        # The children share the cores: each gets its part of the intra-op threads, and
+        # enough decoding threads that every batch worker can have a batch in flight.
         return ProcessEngine(
             model,
             processes,
             max(1, settings.engine_threads // processes),
             settings.inter_op_threads,
             settings.intra_op_spinning,
+            slots=-(-settings.batch_workers // processes),
         )
+    from engine.generate import Engine  # ONNX Runtime only where the model runs
+
     return Engine(
         model, settings.engine_threads, settings.inter_op_threads, settings.intra_op_spinning
     )

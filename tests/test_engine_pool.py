@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 from helpers import wait_until
-from pool_children import KILL, dying_engine
+from pool_children import KILL, PAIR, dying_engine, pairing_engine
 
 from config import SettingsError, load_settings
 from engine import Engine, GenerationOptions, ModelDir, ModelLoadError
@@ -24,6 +25,7 @@ from toolchain.tiny import corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 BEAM_4 = GenerationOptions(beam_size=4)
+GREEDY = GenerationOptions()
 
 
 def _settings(tmp_path: Path, model_dir: Path, **overrides: object):
@@ -94,6 +96,18 @@ def test_a_child_dying_mid_batch_fails_only_that_batch(tiny_model_dir, in_proces
         assert engine.translate(zh, BEAM_4) == in_process.translate(zh, BEAM_4)
         [after] = engine.pids
         assert after != before and _gone(before)
+    finally:
+        engine.close()
+
+
+def test_one_child_decodes_two_batches_at_once(tiny_model_dir, in_process):
+    engine = ProcessEngine(ModelDir.load(tiny_model_dir), 1, child_factory=pairing_engine, slots=2)
+    try:
+        zh, _ = corpus(4, seed=7)
+        with ThreadPoolExecutor(2) as pool:
+            calls = [pool.submit(engine.translate, [PAIR, text], GREEDY) for text in zh[:2]]
+            results = [call.result(timeout=60) for call in calls]
+        assert results == [in_process.translate([text], GREEDY) for text in zh[:2]]
     finally:
         engine.close()
 
@@ -169,7 +183,7 @@ def test_children_exit_when_the_parent_is_killed(tiny_model_dir, tmp_path):
 
 
 def test_engine_processes_setting(tmp_path, tiny_model_dir):
-    assert _settings(tmp_path, tiny_model_dir).engine_processes == 2  # settings.json
+    assert _settings(tmp_path, tiny_model_dir).engine_processes == 1  # settings.json
     env = {"TRANSLATOR_ENGINE_PROCESSES": "0"}
     assert load_settings({"log_dir": str(tmp_path)}, environ=env).engine_processes == 0
     for bad in (-1, 65):
