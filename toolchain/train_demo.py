@@ -110,7 +110,7 @@ def train(args: argparse.Namespace, train_pairs: list, dev_pairs: list) -> Path:
 def export(args: argparse.Namespace, ckpt: Path) -> None:
     """INT8 model directory for the service, plus the fp16 PyTorch checkpoint beside it."""
     from toolchain.export import ExportOptions, export_model
-    from toolchain.model_card import ship_checkpoint
+    from toolchain.model_card import ship_checkpoint, training_data
 
     source_lang, target_lang = args.direction.split("-")
     options = ExportOptions(
@@ -122,19 +122,38 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
         verify_pairs=args.work_dir / "dev.tsv",
     )
     options.extra_manifest = {"trained_by": "zh-en-translator train-demo"}
+    if args.corpus is not None:
+        # The NOTICE of the card comes from here when build/corpus is gone.
+        options.extra_manifest["trained_by"] += f" --corpus --direction {args.direction}"
+        options.extra_manifest["training_data"] = training_data(args.corpus)
     source = ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt
     export_model(str(source), args.out, options)
     ship_checkpoint(ckpt, args.out / "checkpoint")
 
 
-def card(args: argparse.Namespace, dev_pairs: list) -> None:
-    """Evaluate fp32 and INT8, greedy and beam, and write the model card."""
-    from toolchain.data import span_pairs, write_pairs
-    from toolchain.model_card import evaluate_all, write_card
+def card(args: argparse.Namespace, dev_pairs: list, limit: int | None = None) -> None:
+    """Evaluate the model every way the card reports and write its README.md.
 
+    Either direction; the mixture description and the NOTICE come from the checkpoint's
+    training_summary.json and ``--corpus`` (sources.json, stats.json, dev.<domain>.tsv).
+    *limit* (first N pairs of every set) is for quick checks of this stage itself.
+    """
+    from toolchain.data import span_pairs, write_pairs
+    from toolchain.model_card import direction_of, evaluate_all, write_card
+
+    manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+    if direction_of(manifest) != args.direction:
+        raise SystemExit(
+            f"{args.out} translates {direction_of(manifest)}: pass --direction "
+            f"{direction_of(manifest)} (or the other model's --out)"
+        )
+    # The same span pairs serve both directions: english<TAB>chinese, the filler on both.
     write_pairs(span_pairs(dev_pairs, SPLIT_SEED), args.work_dir / "dev_spans.tsv")
-    results = evaluate_all(args.out, args.work_dir)
-    write_card(args.out, args.work_dir, results)
+    results = evaluate_all(
+        args.out, args.work_dir, corpus=args.corpus, limit=limit, threads=args.threads
+    )
+    write_card(args.out, args.work_dir, results, corpus=args.corpus)
+    logger.info("model card → %s", args.out / "README.md")
 
 
 def main(argv: list[str] | None = None) -> int:

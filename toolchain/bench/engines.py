@@ -12,6 +12,11 @@ reports medians. Cases: greedy and beam 4, batch 1 (sentences one after another)
 batch 16, intra-op threads 2 everywhere. On the demo model it also scores each engine's
 raw output (BLEU against the dev references, no post-processing), so a speed-up that
 costs quality shows. Prints a table, then one JSON line.
+
+    zh-en-translator bench --ct2-check CHECKPOINT [--limit 300] [--model-dir DIR]
+
+converts one checkpoint with ct2-transformers-converter and reports how often its greedy
+output is identical to PyTorch's on the dev split instead (toolchain/bench/ct2_check.py).
 """
 
 from __future__ import annotations
@@ -269,9 +274,38 @@ def main(argv: list[str] | None = None) -> int:
         help="dev split for the demo setting (scripts/train_demo_model.py --stage split)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    check = parser.add_argument_group(
+        "CTranslate2 conversion check (toolchain/bench/ct2_check.py; --dev, --threads, --work)"
+    )
+    check.add_argument(
+        "--ct2-check",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="convert this checkpoint with ct2-transformers-converter and print the share of "
+        "dev sentences where its greedy output is identical to PyTorch's (exit 1 below "
+        "--min-identical)",
+    )
+    check.add_argument("--limit", type=int, default=300, help="dev sentences (default 300)")
+    check.add_argument("--model-dir", type=Path, help="also compare with this INT8 model dir")
+    check.add_argument("--direction", help="zh-en or en-zh (default: from the checkpoint)")
+    check.add_argument("--min-identical", type=float, default=0.95)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker, args.work, args.threads)
+    if args.ct2_check:
+        from toolchain.bench.ct2_check import run_cli
+
+        work = args.work / "ct2-check" / args.ct2_check.resolve().name
+        return run_cli(
+            args.ct2_check,
+            args.dev,
+            work,
+            args.limit or None,
+            args.threads,
+            args.model_dir,
+            args.direction,
+            args.min_identical,
+        )
     engines = [e for e in args.engines.split(",") if e]
     settings = ["opus-shape", "demo"] if args.setting == "both" else [args.setting]
     summary: dict = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu_name(), "threads": args.threads}

@@ -83,13 +83,15 @@ def optimum_runner(model_dir: Path, threads: int) -> Runner:
 
 
 class _CT2Runner:
-    def __init__(self, model_dir: Path, vocab: dict[str, int], threads: int) -> None:
+    def __init__(
+        self, model_dir: Path, vocab: dict[str, int], threads: int, compute_type: str = "int8"
+    ) -> None:
         import ctranslate2
 
         self.translator = ctranslate2.Translator(
             str(model_dir),
             device="cpu",
-            compute_type="int8",
+            compute_type=compute_type,
             intra_threads=threads,
             inter_threads=1,
         )
@@ -108,8 +110,11 @@ class _CT2Runner:
         return [[self.ids[p] for p in r.hypotheses[0]] for r in results]
 
 
-def ct2_runner(model_dir: Path, vocab_file: Path, threads: int) -> Runner:
-    return _CT2Runner(model_dir, json.loads(vocab_file.read_text(encoding="utf-8")), threads)
+def ct2_runner(
+    model_dir: Path, vocab_file: Path, threads: int, compute_type: str = "int8"
+) -> Runner:
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    return _CT2Runner(model_dir, vocab, threads, compute_type)
 
 
 class _ProjectRunner:
