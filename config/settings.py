@@ -87,13 +87,19 @@ class Settings:
 
     @property
     def engine_threads(self) -> int:
-        """Intra-op threads for ONNX Runtime; 0 in the config means every usable core."""
+        """ONNX Runtime intra-op threads of one decoding call.
+
+        0 in the config shares the usable cores among the batch workers, which decode at
+        the same time: two workers on two cores get one thread each, since a second
+        thread per call then only adds the hand-offs between them.
+        """
         if self.intra_op_threads:
             return self.intra_op_threads
         try:
-            return len(os.sched_getaffinity(0))
+            cores = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
-            return os.cpu_count() or 1
+            cores = os.cpu_count() or 1
+        return max(1, cores // self.batch_workers)
 
 
 def _resolve(directory: str) -> Path:

@@ -45,12 +45,12 @@ def load_engine(settings: Settings, model_path: Path) -> TranslationEngine:
     model = ModelDir.load(model_path, settings.precision)
     processes = settings.engine_processes
     if processes > 0:
-        # The children share the cores: each gets its part of the intra-op threads, and
-        # enough decoding threads that every batch worker can have a batch in flight.
+        # Enough decoding threads per child that every batch worker can have a batch in
+        # flight; each call gets engine_threads intra-op threads, as in-process.
         return ProcessEngine(
             model,
             processes,
-            max(1, settings.engine_threads // processes),
+            settings.engine_threads,
             settings.inter_op_threads,
             settings.intra_op_spinning,
             slots=-(-settings.batch_workers // processes),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -177,9 +178,12 @@ def test_relative_paths_resolve_against_the_project_root(tmp_path):
     assert absolute.log_path == tmp_path / "l"
 
 
-def test_engine_threads():
+def test_engine_threads_share_the_cores_among_the_batch_workers():
+    cores = len(os.sched_getaffinity(0))
     assert load({"intra_op_threads": 3}).engine_threads == 3
-    assert load({"intra_op_threads": 0}).engine_threads >= 1
+    assert load({"intra_op_threads": 0, "batch_workers": 1}).engine_threads == cores
+    assert load({"intra_op_threads": 0, "batch_workers": 2}).engine_threads == max(1, cores // 2)
+    assert load({"intra_op_threads": 0, "batch_workers": 64}).engine_threads == 1
 
 
 def test_settings_are_immutable():
