@@ -5,7 +5,11 @@ No torch, transformers or optimum here: only onnxruntime, numpy and sentencepiec
 processes reads manifests and tokenizes, and need not load ONNX Runtime at all.
 """
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# Before anything can import onnxruntime (see engine/_ort.py): the switch is read once.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from engine.contract import Manifest, ModelLoadError, read_manifest
 from engine.model_dir import ModelDir
