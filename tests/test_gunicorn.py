@@ -95,6 +95,16 @@ def test_translate_over_http(server):
     assert headers["X-Request-ID"]
 
 
+def test_healthz_counts_the_engine_process_in_the_memory_totals(server):
+    base, _, _ = server
+    status, _, body = _request(base + "/healthz")
+    memory = body["memory_usage"]
+    assert status == 200
+    # The model is loaded in the engine process, not in the web worker that answers.
+    assert memory["total_rss_bytes"] > memory["rss_bytes"] + 10_000_000
+    assert memory["total_peak_rss_bytes"] >= memory["total_rss_bytes"] - 10_000_000
+
+
 def test_page_is_served(server):
     base, _, _ = server
     with urllib.request.urlopen(base + "/", timeout=10) as response:

@@ -105,7 +105,10 @@ class RssWatcher(threading.Thread):
         status, body = self.client.request("GET", "/healthz")
         if status == 200 and body:
             memory = body.get("memory_usage", {})
-            self.peak = max(self.peak, memory.get("peak_rss_bytes", 0), memory.get("rss_bytes", 0))
+            # The whole service: this process and its engine processes, where reported.
+            now = memory.get("total_rss_bytes", memory.get("rss_bytes", 0))
+            peak = memory.get("total_peak_rss_bytes", memory.get("peak_rss_bytes", 0))
+            self.peak = max(self.peak, peak, now)
 
 
 def run_phase(
