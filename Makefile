@@ -61,9 +61,10 @@ format: install-lint
 corpus: install-dev
 	$(BIN)/python -m toolchain.corpus
 
-## train-demo: retrain and re-export models/demo-zh-en from the Tatoeba pairs (about 2 h on 2 cores)
-train-demo: install-dev
-	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS)
+## train-demo: continue the mixture run of models/demo-zh-en for 2 h, then export it and write its card
+train-demo: corpus
+	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS) --corpus build/corpus \
+		--warm-start models/demo-zh-en/checkpoint --restart-lr --max-minutes 120
 
 ## evaluate: dev-split BLEU of the shipped model through the service's translator
 evaluate: install-dev

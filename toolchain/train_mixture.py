@@ -130,7 +130,12 @@ def _start_state(args: argparse.Namespace, run: Run, model: MarianMTModel, vocab
     from toolchain import checkpoints
 
     if args.resume:
-        run.state = checkpoints.load_last(args.train_dir / "last", model, run.opt)
+        last = args.train_dir / "last"
+        run.state = checkpoints.load_last(last, model, run.opt)
+        # Where the run's weights first came from outlives the session that saw it.
+        previous = json.loads((last / "training_summary.json").read_text())
+        if "warm_start" in previous:
+            run.extra["warm_start"] = previous["warm_start"]
         return
     if args.warm_start is not None:
         run.extra["warm_start"] = {
