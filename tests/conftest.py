@@ -44,6 +44,7 @@ def settings_overrides(tmp_path: Path) -> dict:
     """Service settings for tests: a (fake) model path, logs in tmp, one engine thread."""
     return {
         "model_dir": str(tmp_path / "fake-zh-en"),
+        "extra_model_dirs": [],  # whatever directions config/settings.json ships
         "log_dir": str(tmp_path / "logs"),
         "intra_op_threads": 1,
         "max_wait_ms": 1,

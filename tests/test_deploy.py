@@ -329,6 +329,7 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "TRANSLATOR_HOST": "127.0.0.1",
         "TRANSLATOR_PORT": str(port),
         "TRANSLATOR_MODEL_DIR": str(logs / "echo-zh-en"),
+        "TRANSLATOR_EXTRA_MODEL_DIRS": "[]",
         "TRANSLATOR_LOG_DIR": str(logs),
         "TRANSLATOR_HTTP_THREADS": str(THREADS),
         "TRANSLATOR_INTRA_OP_THREADS": "1",

@@ -127,6 +127,7 @@ def gunicorn(tmp_path: Path):
         "TRANSLATOR_HOST": "127.0.0.1",
         "TRANSLATOR_PORT": str(port),
         "TRANSLATOR_MODEL_DIR": str(tmp_path / "holding-echo-zh-en"),
+        "TRANSLATOR_EXTRA_MODEL_DIRS": "[]",
         "TRANSLATOR_LOG_DIR": str(tmp_path),
         "TRANSLATOR_INTRA_OP_THREADS": "1",
         "TRANSLATOR_HTTP_THREADS": "4",

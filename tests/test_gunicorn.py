@@ -61,6 +61,7 @@ def server(tiny_model_dir, tmp_path_factory):
         "TRANSLATOR_PORT": str(port),
         "TRANSLATOR_HOST": "127.0.0.1",
         "TRANSLATOR_MODEL_DIR": str(tiny_model_dir),
+        "TRANSLATOR_EXTRA_MODEL_DIRS": "[]",
         "TRANSLATOR_LOG_DIR": str(logs),
         "TRANSLATOR_INTRA_OP_THREADS": "1",
     }

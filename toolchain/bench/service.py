@@ -307,6 +307,8 @@ def _start_ours(args: Args) -> tuple[str, contextlib.AbstractContextManager]:
     url, port = loopback()
     env = {**os.environ, "TRANSLATOR_HOST": "127.0.0.1", "TRANSLATOR_PORT": str(port)}
     env["TRANSLATOR_LOG_DIR"] = str(args.work / "logs")
+    # zh→en only, as LibreTranslate here: a second direction's engine is memory it lacks.
+    env["TRANSLATOR_EXTRA_MODEL_DIRS"] = "[]"
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"]
     return url, started(cmd, env, args.work / "service.log", url, "/readyz", args.startup_timeout)
 
