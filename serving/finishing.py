@@ -26,7 +26,7 @@ from text.postprocess import (
     strip_debris,
 )
 from text.spans import PLACEHOLDERS, SpanGuard
-from text.typography import typeset
+from text.typography import chinese_punctuation, typeset
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +50,15 @@ class Finisher:
         self.direction = direction
         self.fallback_beam = fallback_beam
 
+    def _typeset(self, output: str, source: str) -> str:
+        if self.direction.target.ascii_punctuation:
+            return typeset(output, source)
+        return chinese_punctuation(output)
+
     def accept(self, output: str, occurrence: Occurrence) -> str | None:
         """The finished sentence, or None if *output* lost a span or loops."""
         source = occurrence.source
-        if self.direction.target.ascii_punctuation:
-            output = typeset(output, source)
+        output = self._typeset(output, source)
         restored = self.guard.restore(output, occurrence.protected)
         if restored is None or has_runaway_repeat(restored):
             return None
@@ -140,8 +144,7 @@ class Finisher:
         protected = occurrence.protected
         logger.info("span repair: placing %d span(s) by position", len(protected.spans))
         output = attempt.output
-        if self.direction.target.ascii_punctuation:
-            output = typeset(output, occurrence.source)
+        output = self._typeset(output, occurrence.source)
         if protected.spans and self.guard.mode == "placeholder":
             expected = "".join(PLACEHOLDERS[: len(protected.spans)])
             output = repair_placeholders(output, protected.text, expected)

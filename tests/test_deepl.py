@@ -157,6 +157,8 @@ def test_a_foreign_authorization_scheme_is_403(url):
         ({"text": [], "target_lang": "EN-GB"}, 400),
         ({"text": ["你好"]}, 400),
         ({"text": [5], "target_lang": "EN-GB"}, 400),
+        ({"text": ["你好"], "target_lang": "EN-GB", "tag_handling": {}}, 400),
+        ({"text": ["你好"], "target_lang": "EN-GB", "tag_handling": ["html"]}, 400),
         ({"text": ["好" * 5001], "target_lang": "EN-GB"}, 413),
         ({"text": ["你好"], "target_lang": "EN-GB", "split_sentences": "2"}, 400),
     ],

@@ -335,14 +335,16 @@ def test_placeholder_round_trip_with_new_classes():
     ("text", "expected"),
     [
         ("Visit https://example.com/a. Then", ["https://example.com/a"]),
-        ("Use %s and {name} or {{count}}, 50% of users.", ["%s", "{name}", "{{count}}"]),
+        ("Use %s and {name} or {{count}}, 50% of users.", ["%s", "{name}", "{{count}}", "50%"]),
         ("Run `make test` now 😀", ["`make test`", "😀"]),
         ("Some <b>bold</b> &amp; more", ["<b>", "</b>", "&amp;"]),
-        ("Mail a@b.cn about 3.5 kg at $5", ["a@b.cn"]),  # no plain words or numbers
+        ("Mail a@b.cn about 3.5 kg at $5", ["a@b.cn", "3.5", "$5"]),  # numbers, no words
+        ("At 10:30, 1,299 items, -5 or 2.0.", ["10:30", "1,299", "-5", "2.0"]),
+        ("MP3 and 3rd and 5kg", []),  # inside words: the model's to translate
         ("Plain English text.", []),
     ],
 )
-def test_latin_finder_protects_only_what_no_translation_changes(text, expected):
+def test_latin_finder_protects_what_no_translation_changes_and_numbers(text, expected):
     assert latin_spans_of(text) == expected
 
 

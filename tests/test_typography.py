@@ -7,7 +7,7 @@ import pytest
 from text.placement import remask, repair_placeholders
 from text.postprocess import drop_unmirrored_period, has_runaway_repeat
 from text.structure import frame_line
-from text.typography import typeset
+from text.typography import chinese_punctuation, typeset
 
 P0, P1, P5 = "\ue000", "\ue001", "\ue005"
 
@@ -116,3 +116,16 @@ def test_has_runaway_repeat(text, expected):
 )
 def test_drop_unmirrored_period(translation, source, expected):
     assert drop_unmirrored_period(translation, source) == expected
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("你好, 世界!", "你好，世界！"),
+        ("准备好了吗?是的;好:走", "准备好了吗？是的；好：走"),
+        ("价格是\ue000, 见 https://a.cn/x?q=1", "价格是\ue000, 见 https://a.cn/x?q=1"),
+        ("版本 2.0, 已发布", "版本 2.0, 已发布"),  # after a Latin character: left alone
+    ],
+)
+def test_chinese_punctuation_after_chinese_characters(output, expected):
+    assert chinese_punctuation(output) == expected

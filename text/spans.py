@@ -148,8 +148,13 @@ _CHAIN = rf"{_TERM}(?:(?:{_JOIN}){_TERM})*"
 
 _STANDALONE = f"{_BACKTICK}|{_URL}|{_EMAIL}|{_HTML_TAG}|{_ENTITY}|{_EMOJI}|{_PRIVATE_USE}"
 SPAN_RE = re.compile(f"{_STANDALONE}|{_CHAIN}")
+# Numbers standing on their own in English (3, 19.99, $1,299.00, -5, 50%, 10:30, 2.0): the
+# en→zh model is trained with them as placeholders, as they are on the Chinese side.
+# Not inside a word: MP3, 3rd and 5kg are the model's to translate.
+_EN_NUMBER = rf"(?<![\w.])(?:{_NUMBER_LEAD})?[0-9]+(?:[.,:][0-9]+)*(?:{_UNIT})?(?![\w])"
 LATIN_SPAN_RE = re.compile(
     f"{_BACKTICK}|{_URL}|{_EMAIL}|{_HTML_TAG}|{_ENTITY}|{_FORMAT}|{_EMOJI}|{_PRIVATE_USE}"
+    f"|{_EN_NUMBER}"
 )
 _URL_TRAILING = ".,;:!?)]}'\""
 

@@ -161,3 +161,16 @@ def typeset(text: str, source: str) -> str:
     """All four steps: *text* is a (masked) English translation of *source*."""
     text = fix_spacing(english_punctuation(text))
     return balance(collapse_final_marks(text), source)
+
+
+# --- Chinese targets -------------------------------------------------------------------
+# SentencePiece's NFKC normalisation gives a Chinese-target model ASCII marks (，→ ,);
+# after a Chinese character they are written full-width again, the space after them gone.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_MARK_RE = re.compile(f"(?<=[{_HAN}])([,;:!?]) ?")
+_CHINESE_MARKS = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
+
+
+def chinese_punctuation(text: str) -> str:
+    """``你好, 世界!`` → ``你好，世界！``: marks after Chinese characters in full width."""
+    return _HAN_MARK_RE.sub(lambda m: _CHINESE_MARKS[m.group(1)], text)

@@ -650,8 +650,8 @@ def figures_section(results: dict, direction: str, model_dir: Path, work: Path) 
             ""
             if direction == "zh-en"
             else "; counted in the Chinese reference, where the same span stands: in English"
-            " input the service masks only URLs and e-mail addresses, the model has to copy"
-            " names and numbers"
+            " input the service masks numbers, URLs, e-mail addresses and code, the model has"
+            " to copy Latin names and words"
         )
         text += (
             f"\nSpans: on {spans.get('n', 0)} dev sentences whose name or numeral was swapped,"
@@ -868,9 +868,9 @@ def _mixture_card(
     )
     if direction == "en-zh":
         spans_text = (
-            "In English input the service protects URLs, e-mail addresses, code, format"
-            " placeholders and markup; names and numbers go through the model (the span"
-            " figures below show how often they come out unchanged)."
+            "In English input the service protects numbers, URLs, e-mail addresses, code,"
+            " format placeholders and markup; Latin names and words go through the model (the"
+            " span figures below show how often they come out unchanged)."
         )
     else:
         spans_text = (

@@ -182,7 +182,7 @@ def _check_options(params: dict[str, Any]) -> MarkupOptions | None:
     tags = params.get("tag_handling")
     if tags in (None, ""):
         return None
-    if tags not in _TAG_PARAMS:
+    if not isinstance(tags, str) or tags not in _TAG_PARAMS:
         raise BadRequest(f"Value for 'tag_handling' not supported: {tags!r}; use html or xml.")
     outline = params.get("outline_detection", True)
     if outline not in (True, False, "0", "1", "true", "false"):
