@@ -38,8 +38,11 @@ RUN set -eux; \
         /opt/tools/bin/python -m toolchain.export_cli "$MODEL" --out /model \
             --preprocess "$MODEL_PREPROCESS" --quantize-for avx2; \
     fi; \
-    # The fp16 training checkpoint is for re-exports, not for serving (17 MB for the demo).
-    rm -rf /model/checkpoint
+    # The en→zh demo model is served beside it (settings.json's extra_model_dirs; an
+    # image of another en→zh MODEL runs with TRANSLATOR_EXTRA_MODEL_DIRS='[]').
+    cp -r models/demo-en-zh /model-en-zh; \
+    # The fp16 training checkpoints are for re-exports, not for serving (21 MB each).
+    rm -rf /model/checkpoint /model-en-zh/checkpoint
 
 # --- 3. the code and the model, read-only --------------------------------------------
 # Assembled here, so that the runtime stage gets them in one layer, owned by root and
@@ -55,6 +58,7 @@ COPY web/ web/
 COPY templates/ templates/
 COPY static/ static/
 COPY --from=model /model models/served
+COPY --from=model /model-en-zh models/demo-en-zh
 RUN chmod -R a-w,a+rX /app
 
 # --- 4. runtime ------------------------------------------------------------------------
