@@ -1,4 +1,4 @@
-"""The model card writer (toolchain/model_card.py) and the CT2 check's pure helpers.
+"""The model card writer (toolchain/model_card/) and the CT2 check's pure helpers.
 
 No model runs here: the card is written from invented evaluation results, a manifest, a
 training summary and a tiny corpus description in tmp_path.

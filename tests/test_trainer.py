@@ -119,3 +119,34 @@ def test_warm_start_copies_layers_and_matching_rows(vocab_dir: Path, tmp_path: P
     key = "model.encoder.layers.0.fc1.weight"
     assert torch.allclose(model.state_dict()[key], old[key].float())
     assert checkpoints.committed_state(old_dir) is None
+
+
+def test_kept_evaluations_average_into_a_loadable_checkpoint(
+    vocab_dir: Path, pairs: list[Pair], tmp_path: Path
+) -> None:
+    run = _run(vocab_dir, pairs, tmp_path, total_steps=8, eval_every=2, keep_evals=3)
+    train_loop(run)
+    kept = sorted((tmp_path / "evals").glob("step_*"))
+    assert [k.name for k in kept] == ["step_000004", "step_000006", "step_000008"]
+    names = checkpoints.average_model_dirs(kept, tmp_path / "averaged")
+    assert names == [k.name for k in kept]
+    states = [load_file(str(k / "model.safetensors")) for k in kept]
+    mean = load_file(str(tmp_path / "averaged" / "model.safetensors"))
+    key = "model.encoder.layers.0.fc1.weight"
+    assert torch.allclose(mean[key], sum(s[key] for s in states) / 3, atol=1e-6)
+    assert not torch.allclose(mean[key], states[-1][key])
+    assert torch.count_nonzero(mean["model.shared.weight"][run.codec.pad]) == 0
+    model = MarianMTModel.from_pretrained(tmp_path / "averaged")
+    assert torch.allclose(model.state_dict()[key], mean[key])
+    summary = json.loads((tmp_path / "averaged" / "training_summary.json").read_text())
+    assert summary["averaged"] == names
+    assert (tmp_path / "averaged" / "vocab.json").is_file()
+
+
+def test_averaging_refuses_checkpoints_of_different_models(tmp_path: Path) -> None:
+    small = build_checkpoint(tmp_path / "a", d_model=16, layers=1, heads=2, ffn=32)
+    deeper = build_checkpoint(tmp_path / "b", d_model=16, layers=2, heads=2, ffn=32)
+    with pytest.raises(ValueError, match="not one run"):
+        checkpoints.average_model_dirs([small, deeper], tmp_path / "out")
+    with pytest.raises(ValueError, match="nothing to average"):
+        checkpoints.average_model_dirs([], tmp_path / "out")

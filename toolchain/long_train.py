@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import shutil
 import signal
 import time
 from collections.abc import Mapping
@@ -44,6 +45,8 @@ class RunConfig:
     eval_every: int = 500
     checkpoint_minutes: float = 10.0
     restart_lr: bool = False
+    # Weights of the newest N evaluations, kept in evals/ for checkpoint averaging.
+    keep_evals: int = 0
 
 
 def fresh_state() -> dict[str, Any]:
@@ -243,8 +246,24 @@ class Run:
             )
             logger.info("new best score %.2f at step %d → best/", scores["score"], st["step"])
         (self.out / "history.json").write_text(json.dumps(st["history"], indent=1))
+        if self.run.keep_evals > 0:
+            self._keep_eval(st["step"])
         self.save_last()
         return scores
+
+    def _keep_eval(self, step: int) -> None:
+        evals = self.out / "evals"
+        checkpoints.save_model_dir(
+            evals / f"step_{step:06d}", self.model, self.vocab_dir, self.summary()
+        )
+        for old in kept_evals(self.out)[: -self.run.keep_evals]:
+            shutil.rmtree(old)
+
+
+def kept_evals(out: Path) -> list[Path]:
+    """The evaluations' weights ``--keep-evals`` kept under *out*, oldest first."""
+    # A save cut short leaves step_N.tmp behind; it is not a checkpoint.
+    return sorted(p for p in (out / "evals").glob("step_*") if "." not in p.name)
 
 
 def _log_progress(run: Run, loss: float, tokens: int, seconds: float, steps: int) -> None:

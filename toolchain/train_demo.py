@@ -53,7 +53,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--direction", choices=sorted(SOURCE_STEPS_OF), default="zh-en")
     parser.add_argument("--out", type=Path, help="model directory (models/demo-<direction>)")
     parser.add_argument(
-        "--stage", choices=["all", "split", "train", "export", "card"], default="all"
+        "--stage", choices=["all", "split", "train", "average", "export", "card"], default="all"
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, help="what --stage export exports (default: the run's best/)"
+    )
+    parser.add_argument(
+        "--average", type=int, default=5, help="--stage average: the newest N of evals/"
     )
     parser.add_argument("--dev-size", type=int, default=DEV_SIZE)
     parser.add_argument("--src-vocab", type=int, help="pieces (4000; 8000 with --corpus)")
@@ -134,6 +140,21 @@ def export(args: argparse.Namespace, ckpt: Path) -> None:
     ship_checkpoint(ckpt, args.out / "checkpoint")
 
 
+def average(args: argparse.Namespace) -> Path:
+    """Average the newest ``--average`` evaluations of the run (``--keep-evals``)."""
+    from toolchain.checkpoints import average_model_dirs
+    from toolchain.long_train import kept_evals
+
+    evals = kept_evals(args.train_dir)[-args.average :]
+    if len(evals) < 2:
+        raise SystemExit(
+            f"{args.train_dir / 'evals'} holds {len(evals)} evaluations: train with --keep-evals"
+        )
+    dest = args.train_dir / "averaged"
+    average_model_dirs(evals, dest)
+    return dest
+
+
 def card(args: argparse.Namespace, dev_pairs: list, limit: int | None = None) -> None:
     """Evaluate the model every way the card reports and write its README.md.
 
@@ -172,12 +193,15 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = args.train_dir / "best"
         if args.stage in ("all", "train"):
             ckpt = train_mixture(args, train_pairs, dev_pairs)
+        if args.stage == "average":
+            average(args)
+            return 0
     elif args.direction != "zh-en":
         raise SystemExit("--direction en-zh trains only on the mixture: give --corpus")
     elif args.stage in ("all", "train"):
         ckpt = train(args, train_pairs, dev_pairs)
     if args.stage in ("all", "export"):
-        export(args, ckpt)
+        export(args, args.checkpoint or ckpt)
     if args.stage in ("all", "card"):
         card(args, dev_pairs)
     return 0

@@ -52,6 +52,7 @@ def add_mixture_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--eval-every", type=int)
     group.add_argument("--checkpoint-minutes", type=float)
     group.add_argument("--restart-lr", action="store_true")
+    group.add_argument("--keep-evals", type=int, help="keep the newest N evaluations' weights")
 
 
 def _configs(args: argparse.Namespace, last: Path | None) -> tuple:
