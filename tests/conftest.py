@@ -16,6 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from tiny_models import tiny_build as build
 
+# Helper modules that hold fixtures and asserts of several test modules: rewrite their
+# asserts as pytest does the test modules' own.
+pytest.register_assert_rewrite("batcher_fakes", "browser_page", "file_uploads")
+
 
 @pytest.fixture(scope="session")
 def tiny_build() -> Path:
