@@ -77,7 +77,8 @@ def test_page_loads_with_both_panes_and_only_local_resources(page: WebDriver, se
     resources = page.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name);"
     )
-    assert any(name.split("?")[0].endswith("/static/app.js") for name in resources)
+    for script in ("translate.js", "direction.js", "controls.js", "files.js"):
+        assert any(name.split("?")[0].endswith("/static/" + script) for name in resources)
     assert any(name.split("?")[0].endswith("/static/style.css") for name in resources)
     foreign = [name for name in resources if not name.startswith(server.origin + "/")]
     assert foreign == []

@@ -20,6 +20,9 @@ from web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 ROOT = Path(__file__).resolve().parent.parent
 # The start of every line web/logs.py writes: "2026-01-31 12:00:00,123 INFO [42] name: ".
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[\d+\] [\w.]+: ")
+# The translator's scripts under static/, in the order templates/index.html loads them
+# (they share window.translatorPage; controls.js starts the page, so it comes last).
+PAGE_SCRIPTS = ("translate.js", "direction.js", "controls.js")
 
 
 def _assert_hardened(response) -> None:
@@ -40,7 +43,7 @@ def test_policy_is_the_required_one_plus_what_default_src_leaves_open():
 def test_every_kind_of_response_carries_the_security_headers(client, app, monkeypatch):
     responses = [
         client.get("/"),
-        client.get("/static/app.js"),
+        client.get("/static/translate.js"),
         client.get("/healthz"),
         client.get("/metrics"),
         client.post("/translate", json={"text": "我你他。"}),
@@ -79,9 +82,12 @@ def test_the_page_needs_nothing_the_policy_forbids():
     assert "<style" not in html and not re.search(r"\sstyle=", html), "inline style"
     assert not re.search(r"\son[a-z]+=", html), "inline event handler"
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "a resource from elsewhere"
-    script = (ROOT / "static" / "app.js").read_text("utf-8")
-    for forbidden in ("eval(", "new Function", "innerHTML", "insertAdjacentHTML", "'style'"):
-        assert forbidden not in script, forbidden
+    loaded = re.findall(r"filename='([\w.-]+\.js)'", html)
+    assert loaded[: len(PAGE_SCRIPTS)] == list(PAGE_SCRIPTS), loaded
+    for name in PAGE_SCRIPTS:
+        script = (ROOT / "static" / name).read_text("utf-8")
+        for forbidden in ("eval(", "new Function", "innerHTML", "insertAdjacentHTML", "'style'"):
+            assert forbidden not in script, (name, forbidden)
     css = (ROOT / "static" / "style.css").read_text("utf-8")
     assert not re.search(r"url\(\s*['\"]?(https?:|//)", css) and "@import" not in css
 
@@ -187,7 +193,7 @@ def _metric(text: str, name: str) -> float:
 
 
 def test_head_works_on_get_routes_only(client):
-    for path in ("/", "/healthz", "/readyz", "/static/app.js"):
+    for path in ("/", "/healthz", "/readyz", "/static/translate.js"):
         response = client.head(path)
         assert response.status_code == 200 and response.data == b"", path
     response = client.head("/translate")

@@ -2,10 +2,10 @@
 
 - Every response carries :data:`SECURITY_HEADERS` (a view may set its own values first).
   The page needs nothing but its own origin: ``templates/index.html`` has no inline
-  script, style or event handler, and ``static/app.js`` touches the DOM through
-  ``textContent`` and ``setAttribute`` only, so ``default-src 'self'`` holds. The policy
-  adds ``base-uri 'none'`` and ``form-action 'self'``, which ``default-src`` does not
-  cover.
+  script, style or event handler, and ``static/translate.js``, ``direction.js`` and
+  ``controls.js`` touch the DOM through ``textContent`` and ``setAttribute`` only, so
+  ``default-src 'self'`` holds. The policy adds ``base-uri 'none'`` and ``form-action
+  'self'``, which ``default-src`` does not cover.
 - Before a view runs, the body of a POST/PUT/PATCH to a known route is read once, bounded
   by ``max_body_bytes`` (``web/parsing.read_body``) and with a JSON charset other than
   UTF-8 refused; views then get it from the request's cache.
