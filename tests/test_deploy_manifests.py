@@ -20,6 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
+from gunicorn.util import load_class
+
+from web import http_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -190,8 +193,9 @@ def _gunicorn_conf() -> dict[str, Any]:
 def test_gunicorn_settings_bound_connections_and_disable_the_control_socket():
     conf = _gunicorn_conf()
     assert conf["control_socket_disable"] is True
-    assert conf["worker_class"].__name__ == "BoundedThreadWorker"
-    assert conf["CLIENT_TIMEOUT_S"] == 10.0
+    assert conf["worker_class"] == "web.http_worker.BoundedThreadWorker"
+    assert load_class(conf["worker_class"]) is http_worker.BoundedThreadWorker
+    assert http_worker.CLIENT_TIMEOUT_S == 10.0
     assert conf["keepalive"] <= 5
     assert conf["worker_connections"] <= 1000
     assert conf["limit_request_line"] <= 4094
@@ -202,6 +206,23 @@ def test_gunicorn_waits_the_drain_pause_and_the_graceful_timeout():
     conf = _gunicorn_conf()
     pause, graceful = SETTINGS["drain_pause_s"], SETTINGS["graceful_timeout_s"]
     assert conf["graceful_timeout"] == graceful + math.ceil(pause)
-    worker = conf["worker_class"]
+    worker = load_class(conf["worker_class"])
     assert worker.drain_pause_s == pause
     assert worker.handle_exit is not worker.__mro__[1].handle_exit
+
+
+def test_the_worker_module_loads_without_the_app():
+    """gunicorn's arbiter imports it before it forks: the app is loaded in each worker."""
+    code = (
+        "import sys, web.http_worker; "
+        "print([m for m in ('web.factory', 'flask', 'psutil') if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

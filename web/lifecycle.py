@@ -1,6 +1,6 @@
 """The process's lifecycle as the probes see it: serving, or draining before it stops.
 
-gunicorn's worker (``gunicorn.conf.py``) calls :func:`begin_drain` when it gets SIGTERM:
+gunicorn's worker (``web.http_worker``) calls :func:`begin_drain` when it gets SIGTERM:
 from then on ``/readyz`` answers 503 so that load balancers take this process out of
 rotation, while it keeps serving for ``drain_pause_s`` before it stops taking
 connections. One flag per process: each gunicorn worker drains on its own signal.

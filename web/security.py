@@ -12,7 +12,7 @@
 - ``OPTIONS`` answers Flask's automatic response (the ``Allow`` header) as 204 No Content.
 - An error answered while the body was still unread (413, 408, 404/405 with a body, a
   415 charset) says ``Connection: close``: the rest of the body is not worth reading,
-  and the connection is not safe to reuse. ``gunicorn.conf.py``'s worker honours it.
+  and the connection is not safe to reuse. gunicorn's worker (``web.http_worker``) honours it.
 """
 
 from __future__ import annotations
