@@ -211,6 +211,15 @@ def test_mixture_card_describes_the_run_and_lists_every_source(
     assert "World English Bible" not in notice
 
 
+def test_card_of_averaged_weights_names_the_averaged_steps(tmp_path: Path) -> None:
+    summary = _summary("zh-en") | {"averaged": ["step_000400", "step_000600"]}
+    model = _model_dir(tmp_path, "zh-en", summary)
+    text = _flat(write_card(model, tmp_path, _results("zh-en"), corpus=_corpus(tmp_path)))
+    assert "the mean of the last 2 evaluations' (steps 400, 600;" in text
+    assert "best single one (step 400)" in text
+    assert "`best_step_400`" not in text
+
+
 def test_en_zh_card_speaks_of_chinese_output(tmp_path: Path) -> None:
     model = _model_dir(tmp_path, "en-zh", _summary("en-zh"))
     text = _flat(write_card(model, tmp_path, _results("en-zh"), corpus=_corpus(tmp_path)))

@@ -135,10 +135,24 @@ def training_section(summary: dict, manifest: dict, ckpt: Path) -> str:
         f"{summary.get('train_minutes', '?')} minutes of training on 2 CPU "
         f"cores (torch {torch.__version__}), resumable and checkpointed every "
         f"{run.get('checkpoint_minutes', '?')} minutes. Dev BLEU every "
-        f"{run.get('eval_every', '?')} steps ({len(history)} evaluations); the weights kept "
-        f"are those of step {state.get('best_step', '?')} (`{summary.get('chosen', '?')}`), "
-        "the best selection score: half Tatoeba dev BLEU, half the mean over the corpus "
-        "domains.\n"
+        f"{run.get('eval_every', '?')} steps ({len(history)} evaluations); "
+        f"{_kept_text(summary, state)}\n"
+    )
+
+
+def _kept_text(summary: dict, state: dict) -> str:
+    averaged = summary.get("averaged")
+    if averaged:
+        steps = ", ".join(str(int(name.rsplit("_", 1)[-1])) for name in averaged)
+        return (
+            f"the weights kept are the mean of the last {len(averaged)} evaluations' "
+            f"(steps {steps}; `train-demo --stage average`), which scored above the best "
+            f"single one (step {state.get('best_step', '?')}) through the service."
+        )
+    return (
+        f"the weights kept are those of step {state.get('best_step', '?')} "
+        f"(`{summary.get('chosen', '?')}`), the best selection score: half Tatoeba dev BLEU, "
+        "half the mean over the corpus domains."
     )
 
 
