@@ -123,7 +123,7 @@ def test_split_is_deterministic_sized_and_disjoint():
 def test_source_table_is_pinned_and_unique():
     names = [s.name for s in sources.SOURCES]
     assert len(names) == len(set(names))
-    assert {s.domain for s in sources.SOURCES} == {"dict", "help", "ui", "bible"}
+    assert {s.domain for s in sources.SOURCES} == {"dict", "help", "ui", "bible", "shop"}
     for source in sources.SOURCES:
         for artifact in source.artifacts:
             assert artifact.registry in {"pypi", "npm", "deb"}

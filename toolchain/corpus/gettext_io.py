@@ -145,6 +145,7 @@ def message_pairs(messages: Iterable[Message]) -> Iterator[tuple[str, str]]:
 LO_UI_MO = re.compile(r"libreoffice/program/resource/zh_CN/LC_MESSAGES/[^/]+\.mo$")
 LOCALE_MO = re.compile(r"(?:^|/)locale/zh_CN/LC_MESSAGES/[^/]+\.mo$")
 DJANGO_PO = re.compile(r"^django/(?:.+/)?locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
+OSCAR_PO = re.compile(r"^oscar/locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
 
 
 def extract_catalogs(paths: list[Path], pattern: re.Pattern[str]) -> Iterator[tuple[str, str]]:

