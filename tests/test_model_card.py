@@ -216,7 +216,7 @@ def test_card_of_averaged_weights_names_the_averaged_steps(tmp_path: Path) -> No
     model = _model_dir(tmp_path, "zh-en", summary)
     text = _flat(write_card(model, tmp_path, _results("zh-en"), corpus=_corpus(tmp_path)))
     assert "the mean of the last 2 evaluations' (steps 400, 600;" in text
-    assert "best single one (step 400)" in text
+    assert "the selection score was step 400." in text
     assert "`best_step_400`" not in text
 
 

@@ -148,8 +148,8 @@ def _kept_text(summary: dict, state: dict) -> str:
         steps = ", ".join(str(int(name.rsplit("_", 1)[-1])) for name in averaged)
         return (
             f"the weights kept are the mean of the last {len(averaged)} evaluations' "
-            f"(steps {steps}; `train-demo --stage average`), which scored above the best "
-            f"single one (step {state.get('best_step', '?')}) through the service."
+            f"(steps {steps}; `train-demo --stage average`); the best single evaluation by "
+            f"the selection score was step {state.get('best_step', '?')}."
         )
     return (
         f"the weights kept are those of step {state.get('best_step', '?')} "
