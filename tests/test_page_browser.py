@@ -20,6 +20,7 @@ from browser_page import (
     el,
     live_page_fixture,  # noqa: F401 - the live_page fixture
     page_fixture,  # noqa: F401 - the page fixture
+    page_stub,
     server_fixture,  # noqa: F401 - the server fixture
     set_input,
     text_of,
@@ -34,11 +35,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-
-try:
-    from tests import page_stub
-except ImportError:  # tests/ is not a package and the repo root is not on sys.path
-    import page_stub  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.slow
 

@@ -20,6 +20,7 @@ from browser_page import (
     el,
     load,
     page_fixture,  # noqa: F401 - the page fixture
+    page_stub,
     server_fixture,  # noqa: F401 - the server fixture
     type_input,
     wait_for,
@@ -29,11 +30,6 @@ from browser_page import (
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-
-try:
-    from tests import page_stub
-except ImportError:  # tests/ is not a package and the repo root is not on sys.path
-    import page_stub  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.slow
 

