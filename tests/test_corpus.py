@@ -8,12 +8,14 @@ LibreOffice help, the bible modules) are tested in tests/test_corpus_extract.py.
 
 from __future__ import annotations
 
+import gzip
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from toolchain.corpus import build, clean, sources
+from toolchain.corpus import build, clean, frequency, sources
 from toolchain.corpus import split as splitting
 from toolchain.corpus.__main__ import format_table, main
 from toolchain.corpus.split import Pair
@@ -145,9 +147,61 @@ def test_fetch_offline_uses_cache_or_fails(tmp_path):
     assert sources.find_cached(tmp_path, deb) == path
 
 
+def _msgpack_str(word: str) -> bytes:
+    raw = word.encode()
+    return bytes([0xA0 | len(raw)]) + raw if len(raw) < 32 else b"\xd9" + bytes([len(raw)]) + raw
+
+
+def _cbpack(buckets: list[list[str]]) -> bytes:
+    """A cBpack as wordfreq writes one: a header map, then one array of words per bucket."""
+    header = b"\x82" + _msgpack_str("format") + _msgpack_str("cB")
+    header += _msgpack_str("version") + b"\x01"
+    body = b"".join(bytes([0x90 | len(b)]) + b"".join(map(_msgpack_str, b)) for b in buckets)
+    return b"\xdc" + (len(buckets) + 1).to_bytes(2, "big") + header + body
+
+
+def _wordfreq_wheel(cache: Path, buckets: list[list[str]]) -> Path:
+    wheel = cache / "pypi" / "wordfreq-3.1.1-py3-none-any.whl"
+    wheel.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(frequency.MEMBER, gzip.compress(_cbpack(buckets)))
+    return wheel
+
+
+def test_cbpack_words_come_most_frequent_first(tmp_path: Path) -> None:
+    long_word = "风筝" * 6  # 36 bytes: a str8, not a fixstr
+    buckets = [["的", "风筝"], [], [long_word, "飞"]]
+    assert frequency.read_cbpack(_cbpack(buckets)) == ["的", "风筝", long_word, "飞"]
+    words = frequency.ranking_from_wheel(_wordfreq_wheel(tmp_path, buckets))
+    out = tmp_path / "zh_frequency.txt"
+    assert frequency.write_ranking([*words, "的"], out, keep=3) == 3
+    ranks = frequency.read_ranking(out)
+    assert ranks == {"的": 0, "风筝": 1, long_word: 2}
+    assert sorted(["飞", "风筝", "的"], key=lambda w: frequency.by_rank(ranks, w)) == [
+        "的",
+        "风筝",
+        "飞",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x91\x01", "header map"),
+        (b"\x92\x81\xa6format\xa2xx\x90", "not a cBpack"),
+        (b"\x92\x81\xa6format\xa2cB\xc3", "unexpected msgpack type 0xc3"),
+        (b"\x92\x81\xa6format\xa2cB\xa5ab", "truncated"),
+    ],
+)
+def test_cbpack_errors_name_the_problem(data: bytes, message: str) -> None:
+    with pytest.raises(frequency.FormatError, match=message):
+        frequency.read_cbpack(data)
+
+
 def _fake_sources(tmp_path: Path) -> tuple[sources.Source, ...]:
     cache = tmp_path / "cache" / "pypi"
     cache.mkdir(parents=True)
+    _wordfreq_wheel(tmp_path / "cache", [["风筝"], ["纸"]])
     for name in ("kite_ui", "kite_dict"):
         (cache / f"{name}-1.0-py3-none-any.whl").write_bytes(name.encode())
 
@@ -186,7 +240,9 @@ def test_build_end_to_end(tmp_path, monkeypatch, capsys):
     )
     assert "paper\t纸\tdict" in lines
     records = json.loads((out / "sources.json").read_text())
-    assert [r["package"] for r in records] == ["kite-ui", "kite-dict"]
+    assert [r["package"] for r in records] == ["kite-ui", "kite-dict", "wordfreq"]
+    assert records[2]["source"] == frequency.NAME and records[2]["words"] == 2
+    assert (out / frequency.FILENAME).read_text(encoding="utf-8") == "风筝\n纸\n"
     assert len(records[0]["sha256"]) == 64
     saved = json.loads((out / "stats.json").read_text())
     assert saved["sources"]["ui-src"]["rejected"] == {"no_cjk_zh": 1}

@@ -66,6 +66,14 @@ def test_dictionary_cap_and_one_entry_per_headword() -> None:
     assert capped == cap_dictionary(pairs, MixtureConfig(dict_cap=10), seed=1)
 
 
+def test_ranked_dictionary_keeps_the_most_frequent_words() -> None:
+    pairs = [Pair(f"word{i}", f"词{i}") for i in range(20)] + [Pair("quilt", "被")]
+    ranks = {"被": 0, "词7": 1, "词3": 2, "词12": 3}
+    capped = cap_dictionary(pairs, MixtureConfig(dict_cap=4, dict_ranks=ranks), seed=1)
+    assert [p.zh for p in capped[:3]] == ["词7", "词3", "词12"]
+    assert len(capped) == 4 and "被" not in {p.zh for p in capped}
+
+
 def test_epoch_weights_upsample_and_downsample() -> None:
     mixture = Mixture(_sources(), _cfg(), PRE, seed=7)
     counts = Counter(name for name, _ in mixture.epoch_pairs(0))

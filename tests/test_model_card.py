@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from toolchain.bench import ct2_check
+from toolchain.corpus import frequency
 from toolchain.corpus.sources import SOURCE_NAMES
 from toolchain.model_card import (
     ATTRIBUTION,
@@ -234,7 +235,7 @@ def test_notice_without_corpus_uses_manifest_then_the_pinned_list(tmp_path: Path
     records, origin = corpus_records(None, {"training_data": {"corpus_sources": RECORDS[:1]}})
     assert records == RECORDS[:1] and "manifest.json" in origin
     pinned, origin = corpus_records(None, {})
-    assert {r["source"] for r in pinned} == set(SOURCE_NAMES)
+    assert {r["source"] for r in pinned} == {*SOURCE_NAMES, frequency.NAME}
     assert "toolchain/corpus/sources.py" in origin
     assert all(r["licence"] for r in pinned)
     model = _model_dir(tmp_path, "zh-en", _summary("zh-en"))
@@ -243,7 +244,7 @@ def test_notice_without_corpus_uses_manifest_then_the_pinned_list(tmp_path: Path
 
 
 def test_every_corpus_source_has_an_attribution() -> None:
-    assert set(ATTRIBUTION) == set(SOURCE_NAMES)
+    assert set(ATTRIBUTION) == {*SOURCE_NAMES, frequency.NAME}
 
 
 def test_tatoeba_only_card_keeps_its_text_and_adds_the_new_figures(tmp_path: Path) -> None:

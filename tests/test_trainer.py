@@ -166,3 +166,15 @@ def test_resumed_session_restarts_the_schedule_only_when_asked(tmp_path: Path) -
     assert run.restart_lr is False
     _, asked = _configs(parse_args([*base, "--restart-lr"]), last)
     assert asked.restart_lr is True
+
+
+def test_frequency_order_reads_the_corpus_ranking_or_says_what_is_missing(tmp_path: Path) -> None:
+    from toolchain.train_demo import parse_args
+    from toolchain.train_mixture import dict_ranks
+
+    base = ["--corpus", str(tmp_path)]
+    assert dict_ranks(parse_args(base)) is None
+    with pytest.raises(SystemExit, match=r"zh_frequency\.txt is missing"):
+        dict_ranks(parse_args([*base, "--dict-order", "frequency"]))
+    (tmp_path / "zh_frequency.txt").write_text("的\n风筝\n", encoding="utf-8")
+    assert dict_ranks(parse_args([*base, "--dict-order", "frequency"])) == {"的": 0, "风筝": 1}

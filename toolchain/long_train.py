@@ -209,6 +209,7 @@ class Run:
                 "weights": self.mixture.cfg.weights,
                 "sizes": self.mixture.sizes(),
                 "dict_cap": self.mixture.cfg.dict_cap,
+                "dict_order": "random" if self.mixture.cfg.dict_ranks is None else "frequency",
             },
             "params": self.params,
             "steps": st["step"],

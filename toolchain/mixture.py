@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from text.normalize import SourcePreprocessor
+from toolchain.corpus.frequency import by_rank
 from toolchain.data import Pair, training_examples
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class MixtureConfig:
     dict_cap: int = 15000
     dict_max_words: int = 4
     dict_max_chars: int = 6
+    # Headword → frequency rank (toolchain.corpus.frequency). With it the cap keeps the
+    # most frequent words of two characters or more: a single character's first sense
+    # (被 "quilt", 后 "empress") misleads more than it teaches.
+    dict_ranks: Mapping[str, int] | None = None
 
 
 def parse_weights(spec: str | None) -> dict[str, float]:
@@ -117,6 +122,10 @@ def cap_dictionary(pairs: list[Pair], cfg: MixtureConfig, seed: int) -> list[Pai
             kept.append(entry)
     random.Random(seed).shuffle(kept)
     logger.info("dictionary: %d of %d entries usable, cap %d", len(kept), len(pairs), cfg.dict_cap)
+    ranks = cfg.dict_ranks
+    if ranks is not None:
+        kept = sorted((e for e in kept if len(e.zh) > 1), key=lambda e: by_rank(ranks, e.zh))
+        logger.info("dictionary: most frequent first, %d ranked", sum(e.zh in ranks for e in kept))
     return kept[: cfg.dict_cap]
 
 

@@ -40,6 +40,13 @@ def add_mixture_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--train-dir", type=Path, help="run directory (build/train-<direction>)")
     group.add_argument("--weights", help='source weights, e.g. "tatoeba=2,ui=1,bible=0.25"')
     group.add_argument("--dict-cap", type=int, default=15000)
+    group.add_argument(
+        "--dict-order",
+        choices=["random", "frequency"],
+        default="random",
+        help="which entries the cap keeps: a random share, or the most frequent words "
+        "(by the corpus's zh_frequency.txt)",
+    )
     group.add_argument("--resume", action="store_true", help="continue from <train-dir>/last")
     group.add_argument("--warm-start", type=Path, help="checkpoint dir to take weights from")
     group.add_argument(
@@ -106,6 +113,18 @@ def _vocabulary(args: argparse.Namespace, mixture: Mixture, seed_dir: Path | Non
     return vocab_dir
 
 
+def dict_ranks(args: argparse.Namespace) -> dict[str, int] | None:
+    """The corpus's word ranking for the dictionary cap, unless ``--dict-order random``."""
+    from toolchain.corpus import frequency
+
+    path = args.corpus / frequency.FILENAME
+    if args.dict_order == "random":
+        return None
+    if not path.is_file():
+        raise SystemExit(f"--dict-order frequency: {path} is missing (run `make corpus`)")
+    return frequency.read_ranking(path)
+
+
 def _mixture(args: argparse.Namespace, train_pairs: list, seed: int) -> Mixture:
     from text.normalize import SourcePreprocessor
     from toolchain.mixture import (
@@ -121,7 +140,11 @@ def _mixture(args: argparse.Namespace, train_pairs: list, seed: int) -> Mixture:
     banned = held_out_zh([*HELD_OUT, args.work_dir / "dev.tsv"])
     sources = read_corpus(args.corpus / "train.tsv", banned)
     sources[TATOEBA] = [p for p in train_pairs if p.zh.strip() not in banned]
-    mix_cfg = MixtureConfig(weights=parse_weights(args.weights), dict_cap=args.dict_cap)
+    mix_cfg = MixtureConfig(
+        weights=parse_weights(args.weights),
+        dict_cap=args.dict_cap,
+        dict_ranks=dict_ranks(args),
+    )
     chinese_steps = SourcePreprocessor(CHINESE_STEPS_OF[args.direction])
     reverse = args.direction == "en-zh"
     mixture = Mixture(sources, mix_cfg, chinese_steps, seed, reverse=reverse)

@@ -10,8 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolchain.corpus import frequency
 from toolchain.corpus.clean import clean_pair
-from toolchain.corpus.sources import SOURCES, Source, describe, fetch, write_sources
+from toolchain.corpus.sources import (
+    SOURCES,
+    Source,
+    describe,
+    describe_artifact,
+    fetch,
+    write_sources,
+)
 from toolchain.corpus.split import Pair, dedup, split, write_tsv
 
 log = logging.getLogger(__name__)
@@ -88,6 +96,14 @@ def _write_outputs(
     return files
 
 
+def _write_frequency(cache: Path, out: Path, *, offline: bool) -> dict[str, Any]:
+    """Write ``zh_frequency.txt`` (the ranking the mixture caps the dictionary by)."""
+    wheel = fetch(frequency.WORDFREQ, cache, offline=offline)
+    kept = frequency.write_ranking(frequency.ranking_from_wheel(wheel), out / frequency.FILENAME)
+    record = describe_artifact(frequency.NAME, "dict", frequency.WORDFREQ, wheel, cache)
+    return {**record, "words": kept, "output": frequency.FILENAME}
+
+
 def _count(stats: dict[str, SourceStats], column: str, pairs: list[Pair]) -> None:
     for pair in pairs:
         value = getattr(stats[pair.source], column)
@@ -114,6 +130,8 @@ def build(
             describe(source, a, p, cache) for a, p in zip(source.artifacts, paths, strict=True)
         ]
         pairs += clean_source(source, paths, stats[source.name])
+    if any(source.domain == "dict" for source in sources):
+        records.append(_write_frequency(cache, out, offline=offline))
     write_sources(records, out / "sources.json")
     unique = dedup(pairs, side=side)
     _count(stats, "dedup", unique)

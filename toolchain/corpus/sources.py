@@ -279,12 +279,19 @@ def file_version(artifact: Artifact, path: Path) -> str:
 
 def describe(source: Source, artifact: Artifact, path: Path, cache: Path) -> dict[str, Any]:
     """One ``sources.json`` record."""
+    return describe_artifact(source.name, source.domain, artifact, path, cache)
+
+
+def describe_artifact(
+    name: str, domain: str, artifact: Artifact, path: Path, cache: Path
+) -> dict[str, Any]:
+    """The ``sources.json`` record of one fetched artifact of source *name*."""
     version = file_version(artifact, path)
     if version != artifact.version:
         log.warning("%s: pinned %s, cached %s", artifact.package, artifact.version, version)
     return {
-        "source": source.name,
-        "domain": source.domain,
+        "source": name,
+        "domain": domain,
         "registry": artifact.registry,
         "package": artifact.package,
         "version": version,

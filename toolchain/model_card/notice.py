@@ -10,7 +10,8 @@ from typing import Any
 from toolchain.model_card.common import _rel
 
 # Per corpus source: a short name, what it is, and whom it credits; the licences come
-# from sources.json (or the pinned artifacts). One entry per toolchain.corpus SOURCES name.
+# from sources.json (or the pinned artifacts). One entry per toolchain.corpus SOURCES name,
+# and one for the word list that ranks the dictionary.
 ATTRIBUTION: dict[str, tuple[str, str, str]] = {
     "lo-help": (
         "LibreOffice help pages",
@@ -63,6 +64,12 @@ ATTRIBUTION: dict[str, tuple[str, str, str]] = {
         "the zh_Hans messages of the Vendure commerce admin UI (npm @vendure/admin-ui)",
         "Vendure and its translators",
     ),
+    "zh-frequency": (
+        "wordfreq's Chinese word list",
+        "word frequencies that chose which dictionary entries were drilled (none of its "
+        "words is a training pair)",
+        "Robyn Speer and the wordfreq contributors, from the sources its README credits",
+    ),
 }
 TATOEBA_NOTICE = (
     "Tatoeba Chinese–English sentence pairs",
@@ -86,19 +93,23 @@ def corpus_records(
     recorded = (manifest or {}).get("training_data", {}).get("corpus_sources")
     if recorded:
         return recorded, "`manifest.json` (`training_data`, recorded at export)"
+    from toolchain.corpus import frequency
     from toolchain.corpus.sources import SOURCES
 
+    ranked = [(frequency.NAME, "dict", frequency.WORDFREQ)]
     records = [
         {
-            "source": source.name,
-            "domain": source.domain,
+            "source": name,
+            "domain": domain,
             "registry": artifact.registry,
             "package": artifact.package,
             "version": artifact.version,
             "licence": artifact.licence,
         }
-        for source in SOURCES
-        for artifact in source.artifacts
+        for name, domain, artifact in [
+            *((s.name, s.domain, a) for s in SOURCES for a in s.artifacts),
+            *ranked,
+        ]
     ]
     return records, "the pinned source list in `toolchain/corpus/sources.py`"
 
