@@ -185,7 +185,7 @@ def test_mixture_card_describes_the_run_and_lists_every_source(
     assert "| Tatoeba (train side of the dev split) | 3 | 300 | 71 % | 100 |" in text
     assert "| LibreOffice help pages | 1 | 40 | 10 % | 1,234 |" in text
     assert "| total | | 420 | 100 % | |" in text
-    assert "at most 15,000" in text
+    assert "at most 15,000: a random share." in text
     # The run: size, vocabulary, steps, minutes, and dev BLEU at the kept and last steps.
     assert "10.5 M parameters" in text and "15,878 ids" in text
     assert "400 steps" in text and "61.5 minutes" in text and "step 400" in text
@@ -263,6 +263,13 @@ def test_tatoeba_only_card_keeps_its_text_and_adds_the_new_figures(tmp_path: Pat
     assert "row is not zero" in text
     notice = text[text.index("## NOTICE") :]
     assert "CC-BY 2.0 FR" in notice and "MPL-2.0" not in notice
+
+
+def test_mixture_card_says_when_the_dictionary_was_ranked(tmp_path: Path) -> None:
+    summary = _summary("zh-en")
+    summary["mixture"]["dict_order"] = "frequency"
+    text = _flat(write_card(_model_dir(tmp_path, "zh-en", summary), tmp_path, _results("zh-en")))
+    assert "at most 15,000: the most frequent headwords of two characters or more" in text
 
 
 def test_an_en_zh_card_needs_the_mixture_summary(tmp_path: Path) -> None:

@@ -75,11 +75,17 @@ def mixture_section(summary: dict, stats: dict, direction: str) -> str:
     mix = summary.get("mixture", {})
     weights, sizes = mix.get("weights", {}), mix.get("sizes", {})
     domain_stats = stats.get("domains", {})
+    chosen = (
+        "the most frequent headwords of two characters or more by wordfreq's Chinese list "
+        "(`zh_frequency.txt`)"
+        if mix.get("dict_order") == "frequency"
+        else "a random share"
+    )
     lines = [
         "Training mixture, per epoch (`toolchain/mixture.py`): a weight's integer part is",
         "whole copies, its fraction a random share drawn afresh each epoch; dictionary entries",
         "are cut to their first short sense, one per headword, at most "
-        f"{mix.get('dict_cap', 0):,}.",
+        f"{mix.get('dict_cap', 0):,}: {chosen}.",
         "",
         "| source | weight | pairs in an epoch | share | pairs in its training split |",
         "| --- | ---: | ---: | ---: | ---: |",
