@@ -172,7 +172,7 @@ def _passes(epoch: int) -> str:
 
 
 def history_section(summary: dict) -> str:
-    """Dev BLEU per domain as the run measured it, at the kept step and at the last."""
+    """Dev BLEU per domain as the run measured it, at the best step and at the last."""
     best, history = _best_entry(summary), summary.get("history", [])
     if not best:
         return ""
@@ -182,7 +182,7 @@ def history_section(summary: dict) -> str:
     steps = " and at the last step " if len(entries) > 1 else ", the last one"
     lines = [
         "Dev BLEU during training (raw model output, greedy, on fixed dev subsets, no",
-        f"service pipeline), at the kept step {best['step']}"
+        f"service pipeline), at the best step by the selection score ({best['step']})"
         + (f"{steps}{entries[-1]['step']}:" if len(entries) > 1 else f"{steps}:"),
         "",
         "| dev subset | sentences | " + " | ".join(f"step {e['step']}" for e in entries) + " |",
@@ -200,6 +200,12 @@ def _bleu_text(direction: str) -> str:
     if direction == "en-zh":
         return "sacrebleu BLEU with its `zh` tokenizer (Chinese split into characters) and chrF"
     return "sacrebleu 13a BLEU and chrF"
+
+
+def _int8_text(delta: float) -> str:
+    if delta < 0:
+        return f"INT8 scores {-delta:.2f} BLEU above fp32 with greedy decoding (noise: no cost)."
+    return f"INT8 costs {delta:.2f} BLEU against fp32 with greedy decoding."
 
 
 def figures_section(results: dict, direction: str, model_dir: Path, work: Path) -> str:
@@ -223,7 +229,7 @@ def figures_section(results: dict, direction: str, model_dir: Path, work: Path) 
         "--stage split` (the fp32 copy is written by `--stage card`, which reruns all of\n"
         "these).\n\n"
         "| model | BLEU | chrF | seconds |\n| --- | --- | --- | --- |\n"
-        f"{rows}\n\nINT8 costs {delta:.2f} BLEU against fp32 with greedy decoding.\n"
+        f"{rows}\n\n{_int8_text(delta)}\n"
     )
     spans = results.get("spans_int8_beam1", {})
     survival = spans.get("chinese_spans") or spans.get("span_survival", {})
