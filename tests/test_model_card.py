@@ -270,6 +270,12 @@ def test_mixture_card_says_when_the_dictionary_was_ranked(tmp_path: Path) -> Non
     summary["mixture"]["dict_order"] = "frequency"
     text = _flat(write_card(_model_dir(tmp_path, "zh-en", summary), tmp_path, _results("zh-en")))
     assert "at most 15,000: the most frequent headwords of two characters or more" in text
+    assert "| zh-frequency | word frequencies" in text
+    random_order = _summary("zh-en")
+    plain = _flat(
+        write_card(_model_dir(tmp_path / "r", "zh-en", random_order), tmp_path, _results("zh-en"))
+    )
+    assert "zh-frequency" not in plain and "a random share" in plain
 
 
 def test_an_en_zh_card_needs_the_mixture_summary(tmp_path: Path) -> None:

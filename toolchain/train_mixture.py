@@ -117,9 +117,9 @@ def dict_ranks(args: argparse.Namespace) -> dict[str, int] | None:
     """The corpus's word ranking for the dictionary cap, unless ``--dict-order random``."""
     from toolchain.corpus import frequency
 
-    path = args.corpus / frequency.FILENAME
     if args.dict_order == "random":
         return None
+    path = args.corpus / frequency.FILENAME
     if not path.is_file():
         raise SystemExit(f"--dict-order frequency: {path} is missing (run `make corpus`)")
     return frequency.read_ranking(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from toolchain.corpus.frequency import NAME as FREQUENCY_SOURCE
 from toolchain.model_card.common import DIRECTIONS, TATOEBA, _manifest, direction_of
 from toolchain.model_card.notice import (
     ATTRIBUTION,
@@ -142,6 +143,8 @@ def _mixture_card(
     records, origin = corpus_records(corpus, manifest)
     stats = _read_stats(corpus)
     mix = summary.get("mixture", {})
+    if mix.get("dict_order") != "frequency":  # the word list shaped nothing in this run
+        records = [r for r in records if r["source"] != FREQUENCY_SOURCE]
     sizes, weights = mix.get("sizes", {}), mix.get("weights", {})
     tatoeba_pairs = round(sizes[TATOEBA] / weights[TATOEBA]) if weights.get(TATOEBA) else None
     params = summary.get("params", 0) / 1e6

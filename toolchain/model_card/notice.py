@@ -96,7 +96,8 @@ def corpus_records(
     from toolchain.corpus import frequency
     from toolchain.corpus.sources import SOURCES
 
-    ranked = [(frequency.NAME, "dict", frequency.WORDFREQ)]
+    pinned = [(s.name, s.domain, a) for s in SOURCES for a in s.artifacts]
+    pinned.append((frequency.NAME, "dict", frequency.WORDFREQ))
     records = [
         {
             "source": name,
@@ -106,10 +107,7 @@ def corpus_records(
             "version": artifact.version,
             "licence": artifact.licence,
         }
-        for name, domain, artifact in [
-            *((s.name, s.domain, a) for s in SOURCES for a in s.artifacts),
-            *ranked,
-        ]
+        for name, domain, artifact in pinned
     ]
     return records, "the pinned source list in `toolchain/corpus/sources.py`"
 
