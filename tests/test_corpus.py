@@ -147,6 +147,14 @@ def test_fetch_offline_uses_cache_or_fails(tmp_path):
     assert sources.find_cached(tmp_path, deb) == path
 
 
+def test_an_old_sdist_is_found_under_its_own_spelling(tmp_path):
+    artifact = sources.Artifact("pypi", "django-lfs", "0.11", "BSD-3-Clause")
+    sdist = tmp_path / "pypi" / "django-lfs-0.11.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"")
+    assert sources.find_cached(tmp_path, artifact) == sdist
+
+
 def _msgpack_str(word: str) -> bytes:
     raw = word.encode()
     return bytes([0xA0 | len(raw)]) + raw if len(raw) < 32 else b"\xd9" + bytes([len(raw)]) + raw

@@ -381,12 +381,48 @@ def test_json_messages_without_the_chinese_file_yield_nothing(tmp_path):
     assert list(found) == []
 
 
-def test_oscar_catalog_is_read_from_the_wheel(tmp_path):
-    po = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
-    po += 'msgid "Add to basket"\nmsgstr "加入篮子"\n'
-    wheel = tmp_path / "django_oscar-1.0-py3-none-any.whl"
+_SHOP_PO = (
+    'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    'msgid "Add to basket"\nmsgstr "加入篮子"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "catalog", "other"),
+    [
+        (
+            gettext_io.OSCAR_PO,
+            "oscar/locale/zh_Hans/LC_MESSAGES/django.po",
+            "oscar/locale/fr/LC_MESSAGES/django.po",
+        ),
+        (
+            gettext_io.PRETIX_PO,
+            "pretix/locale/zh_Hans/LC_MESSAGES/djangojs.po",
+            "pretix/locale/zh_Hant/LC_MESSAGES/djangojs.po",
+        ),
+        (
+            gettext_io.SHUUP_PO,
+            "shuup/front/apps/carousel/locale/zh_Hans/LC_MESSAGES/django.po",
+            "shuup/admin/locale/zh_Hant/LC_MESSAGES/django.po",
+        ),
+    ],
+)
+def test_shop_catalog_is_read_from_the_wheel(tmp_path, pattern, catalog, other):
+    wheel = tmp_path / "shop-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr("oscar/locale/zh_Hans/LC_MESSAGES/django.po", po)
-        archive.writestr("oscar/locale/fr/LC_MESSAGES/django.po", po.replace("加入篮子", "x"))
-    pairs = list(gettext_io.extract_catalogs([wheel], gettext_io.OSCAR_PO))
+        archive.writestr(catalog, _SHOP_PO)
+        archive.writestr(other, _SHOP_PO.replace("加入篮子", "加入籃子"))
+    pairs = list(gettext_io.extract_catalogs([wheel], pattern))
+    assert pairs == [("Add to basket", "加入篮子")]
+
+
+def test_lfs_catalog_is_read_from_the_sdist(tmp_path):
+    sdist = tmp_path / "django-lfs-0.11.tar.gz"
+    with tarfile.open(sdist, mode="w:gz") as tar:
+        for language in ("zh_CN", "de"):
+            content = _SHOP_PO.encode() if language == "zh_CN" else b"broken"
+            info = tarfile.TarInfo(f"django-lfs-0.11/lfs/locale/{language}/LC_MESSAGES/django.po")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    pairs = list(gettext_io.extract_catalogs([sdist], gettext_io.LFS_PO))
     assert pairs == [("Add to basket", "加入篮子")]

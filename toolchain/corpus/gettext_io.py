@@ -146,6 +146,10 @@ LO_UI_MO = re.compile(r"libreoffice/program/resource/zh_CN/LC_MESSAGES/[^/]+\.mo
 LOCALE_MO = re.compile(r"(?:^|/)locale/zh_CN/LC_MESSAGES/[^/]+\.mo$")
 DJANGO_PO = re.compile(r"^django/(?:.+/)?locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
 OSCAR_PO = re.compile(r"^oscar/locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
+PRETIX_PO = re.compile(r"^pretix/locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
+SHUUP_PO = re.compile(r"^shuup/(?:.+/)?locale/zh_Hans/LC_MESSAGES/[^/]+\.po$")
+# An sdist: the tarball's top folder is named after the release.
+LFS_PO = re.compile(r"^[^/]+/lfs/locale/zh_CN/LC_MESSAGES/[^/]+\.po$")
 
 
 def extract_catalogs(paths: list[Path], pattern: re.Pattern[str]) -> Iterator[tuple[str, str]]:

@@ -166,6 +166,24 @@ SOURCES: tuple[Source, ...] = (
         (Artifact("pypi", "django-oscar", "4.2.1", "BSD-3-Clause"),),
         functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.OSCAR_PO),
     ),
+    Source(
+        "pretix",
+        "shop",
+        (Artifact("pypi", "pretix", "2026.8.0", "AGPL-3.0 with pretix's additional terms"),),
+        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.PRETIX_PO),
+    ),
+    Source(
+        "shuup",
+        "shop",
+        (Artifact("pypi", "shuup", "1.9.1", "OSL-3.0"),),
+        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.SHUUP_PO),
+    ),
+    Source(
+        "django-lfs",
+        "shop",
+        (Artifact("pypi", "django-lfs", "0.11", "BSD-3-Clause"),),
+        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.LFS_PO),
+    ),
     _json_messages(
         "medusa",
         Artifact("npm", "@medusajs/dashboard", "2.21.2", "MIT"),
@@ -183,7 +201,9 @@ SOURCE_NAMES = tuple(source.name for source in SOURCES)
 def _globs(artifact: Artifact) -> list[str]:
     if artifact.registry == "pypi":
         stem = re.sub(r"[-_.]+", "_", artifact.package).lower()
-        return [f"{stem}-{artifact.version}-*.whl", f"{stem}-{artifact.version}.tar.gz"]
+        # Old sdists keep the project's own spelling (django-lfs-0.11.tar.gz).
+        sdists = [f"{name}-{artifact.version}.tar.gz" for name in (stem, artifact.package)]
+        return [f"{stem}-{artifact.version}-*.whl", *sdists]
     if artifact.registry == "npm":
         stem = artifact.package.lstrip("@").replace("/", "-")
         return [f"{stem}-{artifact.version}.tgz"]

@@ -54,6 +54,21 @@ ATTRIBUTION: dict[str, tuple[str, str, str]] = {
         "the storefront and dashboard strings of the Django Oscar e-commerce framework",
         "the django-oscar authors and translators",
     ),
+    "pretix": (
+        "pretix's zh_Hans catalogs",
+        "the ticket-shop and back-office strings of pretix (zh_Hans .po)",
+        "rami.io GmbH, the pretix contributors and translators",
+    ),
+    "shuup": (
+        "Shuup's zh_Hans catalogs",
+        "the storefront and admin strings of the Shuup e-commerce platform (zh_Hans .po)",
+        "Shoop Commerce Ltd, the Shuup contributors and translators",
+    ),
+    "django-lfs": (
+        "LFS's zh_CN catalog",
+        "the shop and management strings of LFS, Lightning Fast Shop (zh_CN .po)",
+        "the django-lfs authors and translators",
+    ),
     "medusa": (
         "the Medusa admin dashboard's messages",
         "the zhCN messages of the Medusa commerce admin dashboard (npm @medusajs/dashboard)",
