@@ -278,6 +278,19 @@ def test_mixture_card_says_when_the_dictionary_was_ranked(tmp_path: Path) -> Non
     assert "zh-frequency" not in plain and "a random share" in plain
 
 
+def test_mixture_card_names_shop_strings_only_when_they_were_trained(tmp_path: Path) -> None:
+    without = _flat(
+        write_card(_model_dir(tmp_path, "zh-en", _summary("zh-en")), tmp_path, _results("zh-en"))
+    )
+    assert "shop software strings" not in without
+    summary = _summary("zh-en")
+    summary["mixture"]["sizes"]["shop"] = 30.0
+    summary["mixture"]["weights"]["shop"] = 3.0
+    model = _model_dir(tmp_path / "shop", "zh-en", summary)
+    text = _flat(write_card(model, tmp_path, _results("zh-en")))
+    assert "Django), shop software strings (storefronts and their admin screens), with" in text
+
+
 def test_an_en_zh_card_needs_the_mixture_summary(tmp_path: Path) -> None:
     model = _model_dir(tmp_path, "en-zh", None)
     with pytest.raises(ValueError, match="mixture"):

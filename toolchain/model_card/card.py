@@ -129,6 +129,36 @@ def _trained_sources(records: list[dict], trained: list[str]) -> str:
     )
 
 
+_SHOP_CLAUSE = " shop software strings (storefronts and their admin screens),"
+_MIXTURE_INTRO = """# {title}: a small {arrow} Marian model trained on Tatoeba and a \
+registry-built corpus
+
+A demo model of the service, trained on CPU by `zh-en-translator train-demo --corpus
+build/corpus --direction {direction}` so that the service works offline out of the box. For
+real work use a published model (see the project README).
+
+## Good for, not good for
+
+- **Trained for:** short everyday sentences (Tatoeba), software interface strings and
+  help-page sentences (LibreOffice, Debian packages, Django),{shop} with a smaller share
+  of Bible verses and dictionary glosses. The per-set figures below say how far that goes.
+- **Not good for:** news, literature, legal or medical text, long documents, rare words
+  and names. It is a {params:.1f} M-parameter model trained for {minutes} minutes on 2 CPU
+  cores; far from its data it writes plausible but wrong {target}. {spans}
+
+## Data
+
+Tatoeba Chinese–English sentence pairs, the train side of the dev split (1,500 pairs held
+out by groups of linked sentences), plus the corpus `make corpus` builds from registry
+packages (`toolchain/corpus/`): {sources}. Sources, attribution and licences: NOTICE below.
+Pairs whose Chinese side is in `tests/data/product_copy.tsv`, `tests/data/docs.tsv` or the
+Tatoeba dev split were dropped from training. Source preprocessing (recorded in
+`manifest.json`): {preprocessing}. Latin/digit spans were replaced by placeholder tokens
+U+E000–U+E009 on both sides where they appear verbatim on both, so the model learns to
+carry placeholders.
+"""
+
+
 def _mixture_card(
     model_dir: Path,
     work: Path,
@@ -150,35 +180,19 @@ def _mixture_card(
     params = summary.get("params", 0) / 1e6
     trained = [d for d, n in sizes.items() if n > 0]
     sources = _trained_sources(records, trained)
-    spans_text = SPANS_TEXT[direction]
-    text = f"""# {manifest.get("model_id", model_dir.name)}: a small {names["arrow"]} Marian \
-model trained on Tatoeba and a registry-built corpus
-
-A demo model of the service, trained on CPU by `zh-en-translator train-demo --corpus
-build/corpus --direction {direction}` so that the service works offline out of the box. For
-real work use a published model (see the project README).
-
-## Good for, not good for
-
-- **Trained for:** short everyday sentences (Tatoeba), software interface strings and
-  help-page sentences (LibreOffice, Debian packages, Django), with a smaller share of
-  Bible verses and dictionary glosses. The per-set figures below say how far that goes.
-- **Not good for:** news, literature, legal or medical text, long documents, rare words
-  and names. It is a {params:.1f} M-parameter model trained for
-  {summary.get("train_minutes", "?")} minutes on 2 CPU cores; far from its data it writes
-  plausible but wrong {names["target"]}. {spans_text}
-
-## Data
-
-Tatoeba Chinese–English sentence pairs, the train side of the dev split (1,500 pairs held
-out by groups of linked sentences), plus the corpus `make corpus` builds from registry
-packages (`toolchain/corpus/`): {sources}. Sources, attribution and licences: NOTICE below.
-Pairs whose Chinese side is in `tests/data/product_copy.tsv`, `tests/data/docs.tsv` or the
-Tatoeba dev split were dropped from training. Source preprocessing (recorded in
-`manifest.json`): {_preprocessing_text(manifest.get("source_preprocessing", []))}. Latin/digit
-spans were replaced by placeholder tokens U+E000–U+E009 on both sides where they appear
-verbatim on both, so the model learns to carry placeholders.
-
+    text = _MIXTURE_INTRO.format(
+        title=manifest.get("model_id", model_dir.name),
+        arrow=names["arrow"],
+        target=names["target"],
+        direction=direction,
+        params=params,
+        minutes=summary.get("train_minutes", "?"),
+        spans=SPANS_TEXT[direction],
+        sources=sources,
+        shop=_SHOP_CLAUSE if "shop" in trained else "",
+        preprocessing=_preprocessing_text(manifest.get("source_preprocessing", [])),
+    )
+    text += f"""
 {mixture_section(summary, stats, direction)}
 ## Model
 
