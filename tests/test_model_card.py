@@ -291,6 +291,19 @@ def test_mixture_card_names_shop_strings_only_when_they_were_trained(tmp_path: P
     assert "Django), shop software strings (storefronts and their admin screens), with" in text
 
 
+def test_warm_started_card_says_its_settings_are_the_last_sessions(tmp_path: Path) -> None:
+    fresh = _flat(
+        write_card(_model_dir(tmp_path, "zh-en", _summary("zh-en")), tmp_path, _results("zh-en"))
+    )
+    assert "Fresh initialisation." in fresh and "last session" not in fresh
+    summary = _summary("zh-en")
+    summary["warm_start"] = {"from": "models/demo-zh-en/checkpoint", "tensors": 142, "rows": 900}
+    summary["train_state"]["warmup_from"] = 250
+    model = _model_dir(tmp_path / "warm", "zh-en", summary)
+    text = _flat(write_card(model, tmp_path, _results("zh-en")))
+    assert "those of the last session (steps 250–400)" in text
+
+
 def test_an_en_zh_card_needs_the_mixture_summary(tmp_path: Path) -> None:
     model = _model_dir(tmp_path, "en-zh", None)
     with pytest.raises(ValueError, match="mixture"):

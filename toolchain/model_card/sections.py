@@ -126,6 +126,13 @@ def training_section(summary: dict, manifest: dict, ckpt: Path) -> str:
         if warm
         else " Fresh initialisation."
     )
+    if warm and state.get("warmup_from"):
+        # The summary holds one session's settings; a warm-started run spans several.
+        warm_text += (
+            f" The mixture and peak learning rate given here are those of the last session"
+            f" (steps {state['warmup_from']}–{summary.get('steps', '?')}); the earlier"
+            " sessions of the run used other weights."
+        )
     history = summary.get("history", [])
     return (
         f"Marian (transformers `MarianMTModel`): d_model {arch['d_model']}, "
