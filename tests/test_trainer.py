@@ -77,6 +77,29 @@ def test_steps_keep_the_pad_row_zero(vocab_dir: Path, pairs: list[Pair], tmp_pat
     assert run.model.lm_head.weight.data_ptr() == run.model.get_input_embeddings().weight.data_ptr()
 
 
+class _Clock:
+    """A wall clock that moves on a second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_time_budget_and_schedule_end_together(
+    vocab_dir: Path, pairs: list[Pair], tmp_path: Path
+) -> None:
+    run = _run(vocab_dir, pairs, tmp_path, total_steps=10_000, eval_every=8, max_minutes=0.5)
+    run.clock = _Clock()
+    summary = train_loop(run)
+    # Stopped by the 30 s budget, far short of total_steps, yet at the schedule's end:
+    # progress follows the clock, not the steps.
+    assert summary["steps"] < 30
+    assert summary["train_state"]["progress"] >= 0.9
+
+
 def test_loop_evaluates_checkpoints_and_resumes_exactly(
     vocab_dir: Path, pairs: list[Pair], tmp_path: Path
 ) -> None:

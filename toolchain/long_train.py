@@ -8,8 +8,9 @@ best weights by the selection score go to ``best/``. ``last/`` is rewritten ever
 ``checkpoint_minutes`` and at every evaluation; SIGTERM saves it too before exiting.
 
 The learning rate follows warm-up then cosine decay over a *progress* counter in 0..1
-that advances by a step's share of ``total_steps`` or its share of the session's time
-budget, whichever is more, so a run ends at a low rate whether steps or time run out.
+that advances by a step's share of ``total_steps``, or to the share of the session's time
+budget gone by (wall clock, evaluations included), whichever is more, so a run ends at a
+low rate whether steps or time run out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import random
 import shutil
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,9 @@ class Run:
         run: RunConfig,
         out: Path,
         vocab_dir: Path,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.model, self.codec, self.mixture, self.dev = model, codec, mixture, dev
         self.cfg, self.run, self.out, self.vocab_dir = cfg, run, out, vocab_dir
         self.opt = torch.optim.AdamW(
@@ -124,7 +127,7 @@ class Run:
             ignore_index=-100, label_smoothing=cfg.label_smoothing
         )
         self.state = fresh_state()
-        self.started = time.time()
+        self.started = clock()
         self.progress_start = 0.0
         self.params = sum(p.numel() for p in model.parameters())
         self.extra: dict[str, Any] = {}
@@ -152,13 +155,15 @@ class Run:
 
     # --- schedule ------------------------------------------------------------------
 
-    def _advance(self, seconds: float) -> float:
+    def _advance(self) -> float:
         """Move the progress counter on by one step; return the learning rate."""
         st, run = self.state, self.run
-        rate = 1.0 / run.total_steps
+        progress = st["progress"] + 1.0 / run.total_steps
         if run.max_minutes:
-            rate = max(rate, seconds * (1.0 - self.progress_start) / (run.max_minutes * 60))
-        progress = st["progress"] + rate
+            # By the session's wall clock, evaluations included, so that the schedule
+            # ends when the time budget does.
+            share = (self.clock() - self.started) / (run.max_minutes * 60)
+            progress = max(progress, self.progress_start + (1.0 - self.progress_start) * share)
         st["progress"] = 1.0 if progress >= 1.0 - 1e-9 else progress
         warm = st["step"] - st.get("warmup_from", 0)
         return self.cfg.lr * _lr_factor(warm, self.cfg.warmup_steps, st["progress"])
@@ -170,12 +175,12 @@ class Run:
             logger.info("learning-rate schedule restarts at step %d", st["step"])
             st["progress"], st["warmup_from"] = 0.0, st["step"]
         self.progress_start = st["progress"]
-        self.started = time.time()
+        self.started = self.clock()
 
     def done(self) -> bool:
         if self.state["progress"] >= 1.0:
             return True
-        minutes = (time.time() - self.started) / 60
+        minutes = (self.clock() - self.started) / 60
         return bool(self.run.max_minutes and minutes >= self.run.max_minutes)
 
     # --- one step ------------------------------------------------------------------
@@ -183,14 +188,13 @@ class Run:
     def step(self, examples: list, idx: list[int]) -> tuple[float, int]:
         batch = _collate(examples, idx, self.codec.pad)
         labels = batch.pop("labels")
-        t0 = time.time()
         self.model.train()
         logits = self.model(**batch).logits
         loss = self.loss_fn(logits.view(-1, logits.size(-1)), labels.view(-1))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        lr = self._advance(time.time() - t0)
+        lr = self._advance()
         for group in self.opt.param_groups:
             group["lr"] = lr
         self.opt.step()
