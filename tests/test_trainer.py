@@ -13,7 +13,7 @@ from transformers import MarianMTModel
 from text.normalize import SourcePreprocessor
 from toolchain import checkpoints
 from toolchain.data import Pair
-from toolchain.long_train import Run, RunConfig, train_loop
+from toolchain.long_train import Run, RunConfig, dev_fingerprint, train_loop
 from toolchain.mixture import Mixture, MixtureConfig
 from toolchain.tiny import build_checkpoint, corpus
 from toolchain.trainer import Codec, TrainConfig, marian_config
@@ -98,6 +98,17 @@ def test_time_budget_and_schedule_end_together(
     # progress follows the clock, not the steps.
     assert summary["steps"] < 30
     assert summary["train_state"]["progress"] >= 0.9
+
+
+def test_a_best_score_on_other_dev_subsets_is_not_kept(
+    vocab_dir: Path, pairs: list[Pair], tmp_path: Path
+) -> None:
+    run = _run(vocab_dir, pairs, tmp_path, total_steps=3, eval_every=3)
+    run.state.update(best_score=99.0, best_step=1, dev_fingerprint="from-an-older-corpus")
+    summary = train_loop(run)
+    assert summary["train_state"]["best_step"] == 3
+    assert summary["train_state"]["dev_fingerprint"] == dev_fingerprint(run.dev)
+    assert (tmp_path / "best" / "model.safetensors").is_file()
 
 
 def test_loop_evaluates_checkpoints_and_resumes_exactly(

@@ -15,6 +15,7 @@ low rate whether steps or time run out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -59,8 +60,15 @@ def fresh_state() -> dict[str, Any]:
         "best_score": -1.0,
         "best_step": 0,
         "train_seconds": 0.0,
+        "dev_fingerprint": "",
         "history": [],
     }
+
+
+def dev_fingerprint(dev: Mapping[str, list[tuple[str, str]]]) -> str:
+    """A short hash of the dev subsets: scores on different subsets do not compare."""
+    digest = hashlib.sha256(json.dumps(sorted(dev.items()), ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
 
 
 def evaluate(
@@ -176,6 +184,17 @@ class Run:
             st["progress"], st["warmup_from"] = 0.0, st["step"]
         self.progress_start = st["progress"]
         self.started = self.clock()
+        fingerprint = dev_fingerprint(self.dev)
+        if st.get("dev_fingerprint") != fingerprint:
+            if st["best_score"] > -1.0:
+                logger.warning(
+                    "dev subsets differ from those of the best score %.2f (step %d): "
+                    "the best is chosen afresh in this session",
+                    st["best_score"],
+                    st["best_step"],
+                )
+            st["best_score"], st["best_step"] = -1.0, 0
+            st["dev_fingerprint"] = fingerprint
 
     def done(self) -> bool:
         if self.state["progress"] >= 1.0:
