@@ -64,8 +64,8 @@ corpus: install-dev
 ## train-demo: continue the mixture run of models/demo-zh-en for 2 h, then export it and write its card
 train-demo: corpus
 	$(BIN)/zh-en-translator train-demo --pairs $(PAIRS) --corpus build/corpus \
-		--warm-start models/demo-zh-en/checkpoint --restart-lr --lr 0.0003 --warmup-steps 200 \
-		--weights "tatoeba=3,help=1,ui=1,bible=0.25,dict=2,shop=4" \
+		--warm-start models/demo-zh-en/checkpoint --restart-lr --lr 0.0002 --warmup-steps 200 \
+		--weights "tatoeba=3,help=1,ui=1,bible=0.25,dict=2,shop=3" \
 		--dict-cap 40000 --dict-order frequency \
 		--eval-every 300 --keep-evals 6 --max-minutes 120
 

@@ -15,7 +15,7 @@ SET_TITLES = {
     "ui": "UI strings: LibreOffice, Debian, Django (corpus dev)",
     "bible": "Bible verses (corpus dev)",
     "dict": "CC-CEDICT entries (corpus dev)",
-    "shop": "shop software strings: Oscar, Medusa, Vendure (corpus dev)",
+    "shop": "shop software strings: Oscar, pretix, Shuup, LFS, Medusa, Vendure (corpus dev)",
     "product_copy": "product copy (`tests/data/product_copy.tsv`)",
     "docs": "software documentation (`tests/data/docs.tsv`)",
 }
@@ -25,7 +25,7 @@ DOMAIN_TITLES = {
     "ui": "UI strings (LibreOffice, Debian catalogs, Django)",
     "bible": "Bible verses (CUV / WEB)",
     "dict": "CC-CEDICT entries (first sense, short)",
-    "shop": "shop software strings (Django Oscar, Medusa, Vendure)",
+    "shop": "shop software strings (Django Oscar, pretix, Shuup, LFS, Medusa, Vendure)",
 }
 STEP_TEXT = {
     "opus_punct": "OPUS-MT's punctuation mapping (full-width to ASCII)",
@@ -162,7 +162,7 @@ def _kept_text(summary: dict, state: dict) -> str:
         return (
             f"the weights kept are the mean of the last {len(averaged)} evaluations' "
             f"(steps {steps}; `train-demo --stage average`); the best single evaluation by "
-            f"the selection score was step {state.get('best_step', '?')}."
+            f"the selection score was step {_best_entry(summary).get('step', '?')}."
         )
     return (
         f"the weights kept are those of step {state.get('best_step', '?')} "
