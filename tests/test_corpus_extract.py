@@ -171,13 +171,14 @@ CEDICT_LINES = """\
 笨鳥 笨鸟 [ben4 niao3] /(idiom) clumsy bird/lit. stupid bird/fig. slow learner/
 猫咪 猫咪 [mao1 mi1] /variant of 貓咪|猫咪[mao1 mi1]/
 山丘 山丘 [shan1 qiu1] /hill/mound (of earth)/knoll/hillock/
+河城 河城 [He2 cheng2] /Hecheng town (abbr. to 河[He2]), on the east bank/see 河城市[He2 cheng2]/
 broken line without brackets
 """
 
 
 def test_cedict_line_parser_and_gloss_cleaning():
     entries = list(cedict.parse_lines(CEDICT_LINES.splitlines()))
-    assert [e.simplified for e in entries] == ["风筝", "宋", "笨鸟", "猫咪", "山丘"]
+    assert [e.simplified for e in entries] == ["风筝", "宋", "笨鸟", "猫咪", "山丘", "河城"]
     assert entries[0].traditional == "風箏"
     assert entries[0].pinyin == "feng1 zheng1"
     pairs = [cedict.entry_pair(e) for e in entries]
@@ -186,6 +187,8 @@ def test_cedict_line_parser_and_gloss_cleaning():
     assert pairs[2] == ("clumsy bird; slow learner", "笨鸟")
     assert pairs[3] is None  # variant only
     assert pairs[4] == ("hill; mound; knoll", "山丘")  # capped at three glosses
+    # Chinese inside a bracketed note is cut with the note; outside one it is a reference.
+    assert pairs[5] == ("Hecheng town, on the east bank", "河城")
 
 
 def test_cedict_npm_all_js():

@@ -16,6 +16,7 @@ from toolchain.mixture import (
     dev_subset,
     dict_entry,
     held_out_zh,
+    name_head,
     parse_weights,
     read_corpus,
     read_corpus_dev,
@@ -56,6 +57,18 @@ def test_dictionary_entries_keep_a_short_first_sense() -> None:
     assert dict_entry(Pair("a very long gloss of many words", "长"), 4, 6) is None
     assert dict_entry(Pair("cat", "一二三四五六七"), 4, 6) is None
     assert dict_entry(Pair("tea (drink)", "茶"), 4, 6) is None
+
+
+def test_dictionary_names_drop_their_description() -> None:
+    described = Pair("Hecheng municipality, port on the Lan river", "河城")
+    assert dict_entry(described, 4, 6) == Pair("Hecheng", "河城")
+    assert name_head("Lanzhou, Qinghai") == "Lanzhou"
+    assert name_head("Fengyang prefecture-level city in Anhui") == "Fengyang"
+    assert name_head("Old Stone Bridge, built in 1602") == "Old Stone Bridge"
+    # Lists of names and phrases with a comma stay whole.
+    assert name_head("Mars, Venus and Jupiter") == "Mars, Venus and Jupiter"
+    assert name_head("When the rain stops, we leave") == "When the rain stops, we leave"
+    assert name_head("green tea, steamed") == "green tea, steamed"
 
 
 def test_dictionary_cap_and_one_entry_per_headword() -> None:

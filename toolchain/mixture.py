@@ -35,6 +35,18 @@ _DICT_NOTES = re.compile(
     re.IGNORECASE,
 )
 
+# CC-CEDICT glosses a proper name with what it is: "Beijing municipality, capital of the
+# People's Republic of China", "Kyoto, Japan", "Suzhou, prefecture-level city in Jiangsu".
+# Left whole, such a gloss is too long to drill (北京 was never trained) or teaches a tail
+# the translation of a sentence must not carry.
+_PLACE_KIND = (
+    r"(?:(?:sub-?provincial|prefecture-level|county-level|autonomous)\s+)?"
+    r"(?:city|county|district|municipality|province|prefecture|town|township|region)\b"
+)
+_NAME_HEAD = re.compile(rf"^([A-Z0-9][^,]*?)(?:,\s|\s+{_PLACE_KIND})")
+_NAME_LINKS = {"of", "the", "and", "or", "in", "on", "de", "da", "del", "la", "le", "van", "von"}
+_NAME_LIST = re.compile(r"(?:[A-Z][\w'’.-]*(?:,? | ))*(?:and|or) [A-Z][\w'’. -]*")
+
 
 @dataclass
 class MixtureConfig:
@@ -99,11 +111,28 @@ def held_out_zh(paths: Iterable[str | Path]) -> set[str]:
     return found
 
 
+def name_head(sense: str) -> str:
+    """The name alone of a gloss that names and then describes (``Beijing, capital of ...``)."""
+    match = _NAME_HEAD.match(sense)
+    if match is None:
+        return sense
+    head, tail = match.group(1), sense[match.end() :]
+    if any(not _is_name_word(word) for word in head.split()):
+        return sense  # "If three walk together, ...": a phrase, not a name
+    if _NAME_LIST.fullmatch(tail):
+        return sense  # "Russia, China and North Korea": the tail goes on listing names
+    return head
+
+
+def _is_name_word(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit() or word in _NAME_LINKS
+
+
 def dict_entry(pair: Pair, max_words: int, max_chars: int) -> Pair | None:
     """The first sense of a dictionary entry if it is a short plain gloss, else None."""
     if len(pair.zh) > max_chars:
         return None
-    sense = pair.en.split(";")[0].strip()
+    sense = name_head(pair.en.split(";")[0].strip())
     if not sense or _DICT_NOTES.search(sense) or len(sense.split()) > max_words:
         return None
     if any(c in sense for c in "()[]/|"):

@@ -69,11 +69,14 @@ def parse_lines(lines: Iterable[str]) -> Iterator[CedictEntry]:
 def clean_gloss(gloss: str) -> str:
     """A gloss fit to stand as a translation, or ``""`` when it is only a reference."""
     text = gloss.strip()
-    if _REFERENCE_RE.match(text) or _HAN_RE.search(text) or _PINYIN_REF_RE.search(text):
+    if _REFERENCE_RE.match(text):
         return ""
-    text = _PAREN_RE.sub("", text)
+    # A bracketed note may name the word in Chinese (上海: "Shanghai municipality (abbr.
+    # to 沪[Hu4]), ..."); only Chinese or pinyin outside the brackets makes it a reference.
     while _PAREN_RE.search(text):
         text = _PAREN_RE.sub("", text)
+    if _HAN_RE.search(text) or _PINYIN_REF_RE.search(text):
+        return ""
     text = _FIG_RE.sub("", text).strip(" ,;:")
     if "(" in text or ")" in text or _REFERENCE_RE.match(text):
         return ""
