@@ -3,7 +3,8 @@
 A dictionary entry becomes one pair: the simplified headword and up to
 :data:`MAX_GLOSSES` clean glosses joined with ``"; "``. Glosses that only point at another
 entry (variants, surnames, classifiers, "see also", abbreviations) or that carry Chinese
-characters or pinyin are dropped, and bracketed usage labels such as ``(idiom)`` are cut.
+characters or pinyin outside brackets are dropped; bracketed notes such as ``(idiom)`` or
+``(abbr. to 沪[Hu4])`` are cut.
 """
 
 from __future__ import annotations

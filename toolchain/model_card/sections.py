@@ -84,7 +84,8 @@ def mixture_section(summary: dict, stats: dict, direction: str) -> str:
     lines = [
         "Training mixture, per epoch (`toolchain/mixture.py`): a weight's integer part is",
         "whole copies, its fraction a random share drawn afresh each epoch; dictionary entries",
-        "are cut to their first short sense, one per headword, at most "
+        'are cut to their first short sense (a proper name\'s to the name: "Beijing", not',
+        '"Beijing municipality, capital of ..."), one per headword, at most '
         f"{mix.get('dict_cap', 0):,}: {chosen}.",
         "",
         "| source | weight | pairs in an epoch | share | pairs in its training split |",
