@@ -99,13 +99,35 @@ def _pairs(n: int, domain: str, source: str = "s") -> list[Pair]:
 def test_dedup_keeps_first_by_priority():
     pairs = [
         Pair("Kite", "风筝", "ui", "first"),
-        Pair("kite.", "风筝。", "dict", "second"),  # same normalised pair
-        Pair("paper kite", "风筝", "dict", "second"),  # same Chinese side
-        Pair("paper kite", "纸风筝", "dict", "second"),
+        Pair("kite.", "风筝。", "help", "second"),  # same normalised pair
+        Pair("paper kite", "风筝", "help", "second"),  # same Chinese side
+        Pair("paper kite", "纸风筝", "help", "second"),
     ]
     kept = splitting.dedup(pairs)
     assert [p.source for p in kept] == ["first", "second"]
     assert len(splitting.dedup(pairs, side="none")) == 3
+
+
+def test_dictionary_is_deduplicated_apart_from_the_text_domains():
+    pairs = [
+        Pair("Next", "继续", "ui", "labels"),
+        Pair("to continue; to go on with", "继续", "dict", "lexicon-a"),
+        Pair("to go on", "继续", "dict", "lexicon-b"),  # the same word twice in the lexicon
+        Pair("Continue", "继续。", "help", "prose"),  # the same Chinese as the label
+    ]
+    kept = splitting.dedup(pairs)
+    assert [p.source for p in kept] == ["labels", "lexicon-a"]
+
+
+def test_split_keeps_held_out_chinese_out_of_training():
+    lexicon = _pairs(2000, "dict")
+    label = Pair("The label", lexicon[0].zh, "ui", "labels")
+    train, dev, test = splitting.split([label, *lexicon])
+    held_out = {p.zh for p in dev + test}
+    assert not held_out & {p.zh for p in train}
+    # whichever slice the lexicon's copy fell in, the label is held out or trained on alone
+    assert (label in train) == (lexicon[0] in train)
+    assert len(train) + len(dev) + len(test) >= len(lexicon)
 
 
 def test_split_is_deterministic_sized_and_disjoint():
@@ -237,7 +259,8 @@ def test_build_end_to_end(tmp_path, monkeypatch, capsys):
     result = build.build(tmp_path / "cache", out, offline=True)
     stats = result.stats
     assert (stats["ui-src"].raw, stats["ui-src"].clean, stats["ui-src"].dedup) == (41, 40, 40)
-    assert stats["dict-src"].dedup == 1  # the same Chinese as the ui source, but for 紙
+    # the dictionary keeps its own entries for the ui source's Chinese
+    assert stats["dict-src"].dedup == 31
     assert stats["ui-src"].dev == stats["ui-src"].test == 4
     lines = (out / "train.tsv").read_text(encoding="utf-8").splitlines()
     assert (
@@ -253,7 +276,16 @@ def test_build_end_to_end(tmp_path, monkeypatch, capsys):
     assert (out / frequency.FILENAME).read_text(encoding="utf-8") == "风筝\n纸\n"
     assert len(records[0]["sha256"]) == 64
     saved = json.loads((out / "stats.json").read_text())
-    assert saved["sources"]["ui-src"]["rejected"] == {"no_cjk_zh": 1}
+    ui_row = saved["sources"]["ui-src"]
+    # the ui labels whose Chinese the dictionary holds out are not trained on either
+    assert ui_row["rejected"] == {"no_cjk_zh": 1, "held_out_overlap": 40 - 8 - ui_row["train"]}
+    assert ui_row["rejected"]["held_out_overlap"] > 0
+    held_out = {
+        line.split("\t")[1]
+        for name in ("dev.tsv", "test.tsv")
+        for line in (out / name).read_text(encoding="utf-8").splitlines()
+    }
+    assert not held_out & {line.split("\t")[1] for line in lines}
     assert (out / "dev.ui.tsv").exists()
     table = format_table(result)
     assert table.splitlines()[0].split() == ["source", *build.COLUMNS]

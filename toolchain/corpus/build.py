@@ -135,9 +135,12 @@ def build(
     write_sources(records, out / "sources.json")
     unique = dedup(pairs, side=side)
     _count(stats, "dedup", unique)
-    train, dev, test = split(unique)
+    train, dev, test = split(unique, side=side)
     for column, part in (("train", train), ("dev", dev), ("test", test)):
         _count(stats, column, part)
+    for row in stats.values():
+        if overlap := row.dedup - row.train - row.dev - row.test:
+            row.rejected["held_out_overlap"] += overlap
     files = _write_outputs(out, train, dev, test)
     result = BuildResult(stats, files, time.perf_counter() - start)
     write_stats(result, out / "stats.json", side=side)

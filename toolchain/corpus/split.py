@@ -2,10 +2,13 @@
 
 Pairs arrive in source priority order. A pair is dropped when its normalised
 ``(english, chinese)`` was seen before, or when its normalised source side (Chinese by
-default, the side the service translates from) was: the first source keeps it. The dev
-and test slices of each domain are the pairs with the smallest salted SHA-256 of that
-normalised key, so a rerun on the same data gives the same split, and the held-out
-sentences never appear in training.
+default, the side the service translates from) was: the first source keeps it. The
+dictionary is de-duplicated apart from the text domains: a UI label "继续 → Next" or a
+bible verse "说 → Job answered:" is no reason to lose the word's own entry "to continue;
+to go on with". The dev and test slices of each domain are the pairs with the smallest
+salted SHA-256 of that normalised key, so a rerun on the same data gives the same split.
+A training pair whose source side matches any held-out pair, of any domain, is dropped,
+so the held-out text never appears in training.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 SPLIT_SALT = "zh-en-corpus-v1"
 # (dev, test) per domain; a small domain gives at most a tenth of its pairs to each
 HELD_OUT = {"dict": (200, 200), "help": (500, 500), "ui": (500, 500), "bible": (500, 500)}
+LEXICON_DOMAINS = frozenset({"dict"})  # de-duplicated apart from the text domains
 _EDGE_PUNCT = " .,:;!?…。，：；！？、'\"“”‘’「」()（）"
 _SPACE_RE = re.compile(r"\s+")
 
@@ -47,19 +51,26 @@ def fold_zh(text: str) -> str:
     return _SPACE_RE.sub("", text).strip(_EDGE_PUNCT)
 
 
+def _key(pair: Pair, side: str) -> str | None:
+    return {"zh": fold_zh(pair.zh), "en": fold_en(pair.en)}.get(side)
+
+
 def dedup(pairs: Iterable[Pair], side: str = "zh") -> list[Pair]:
-    """Keep the first pair per normalised pair and per normalised ``side`` (zh, en, none)."""
-    seen_pairs: set[tuple[str, str]] = set()
-    seen_side: set[str] = set()
+    """Keep the first pair per normalised pair and per normalised ``side`` (zh, en, none).
+
+    The dictionary and the text domains are de-duplicated each apart from the other.
+    """
+    seen_pairs: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
+    seen_side: dict[bool, set[str]] = {True: set(), False: set()}
     kept = []
     for pair in pairs:
-        en, zh = fold_en(pair.en), fold_zh(pair.zh)
-        key = {"zh": zh, "en": en}.get(side)
-        if (en, zh) in seen_pairs or (key is not None and key in seen_side):
+        group = pair.domain in LEXICON_DOMAINS
+        folded, key = (fold_en(pair.en), fold_zh(pair.zh)), _key(pair, side)
+        if folded in seen_pairs[group] or (key is not None and key in seen_side[group]):
             continue
-        seen_pairs.add((en, zh))
+        seen_pairs[group].add(folded)
         if key is not None:
-            seen_side.add(key)
+            seen_side[group].add(key)
         kept.append(pair)
     return kept
 
@@ -75,8 +86,13 @@ def held_out_sizes(domain: str, count: int) -> tuple[int, int]:
     return min(dev, cap), min(test, cap)
 
 
-def split(pairs: list[Pair], salt: str = SPLIT_SALT) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """``(train, dev, test)``; each keeps the input order within its slice."""
+def split(
+    pairs: list[Pair], salt: str = SPLIT_SALT, side: str = "zh"
+) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """``(train, dev, test)``; each keeps the input order within its slice.
+
+    Training pairs whose normalised ``side`` equals a held-out pair's are left out of all three.
+    """
     by_domain: dict[str, list[int]] = {}
     for index, pair in enumerate(pairs):
         by_domain.setdefault(pair.domain, []).append(index)
@@ -88,8 +104,12 @@ def split(pairs: list[Pair], salt: str = SPLIT_SALT) -> tuple[list[Pair], list[P
             role[i] = "test"
         for i in ranked[test_n : test_n + dev_n]:
             role[i] = "dev"
+    held_out = {_key(p, side) for p, r in zip(pairs, role, strict=True) if r != "train"}
+    held_out.discard(None)
     slices: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     for index, pair in enumerate(pairs):
+        if role[index] == "train" and _key(pair, side) in held_out:
+            continue
         slices[role[index]].append(pair)
     return slices["train"], slices["dev"], slices["test"]
 
