@@ -51,8 +51,13 @@ def fold_zh(text: str) -> str:
     return _SPACE_RE.sub("", text).strip(_EDGE_PUNCT)
 
 
-def _key(pair: Pair, side: str) -> str | None:
-    return {"zh": fold_zh(pair.zh), "en": fold_en(pair.en)}.get(side)
+def _side_key(folded: tuple[str, str], side: str) -> str | None:
+    """The normalised ``side`` of a folded ``(english, chinese)``; ``None`` for side none."""
+    return {"en": folded[0], "zh": folded[1]}.get(side)
+
+
+def _fold(pair: Pair) -> tuple[str, str]:
+    return fold_en(pair.en), fold_zh(pair.zh)
 
 
 def dedup(pairs: Iterable[Pair], side: str = "zh") -> list[Pair]:
@@ -65,7 +70,8 @@ def dedup(pairs: Iterable[Pair], side: str = "zh") -> list[Pair]:
     kept = []
     for pair in pairs:
         group = pair.domain in LEXICON_DOMAINS
-        folded, key = (fold_en(pair.en), fold_zh(pair.zh)), _key(pair, side)
+        folded = _fold(pair)
+        key = _side_key(folded, side)
         if folded in seen_pairs[group] or (key is not None and key in seen_side[group]):
             continue
         seen_pairs[group].add(folded)
@@ -104,11 +110,11 @@ def split(
             role[i] = "test"
         for i in ranked[test_n : test_n + dev_n]:
             role[i] = "dev"
-    held_out = {_key(p, side) for p, r in zip(pairs, role, strict=True) if r != "train"}
-    held_out.discard(None)
+    keys = [_side_key(_fold(pair), side) for pair in pairs]
+    held_out = {key for key, r in zip(keys, role, strict=True) if r != "train" and key is not None}
     slices: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     for index, pair in enumerate(pairs):
-        if role[index] == "train" and _key(pair, side) in held_out:
+        if role[index] == "train" and keys[index] in held_out:
             continue
         slices[role[index]].append(pair)
     return slices["train"], slices["dev"], slices["test"]
