@@ -156,11 +156,16 @@ _EMBEDDING_KEYS = (
 )
 
 
-def warm_start(model: MarianMTModel, src: Path, vocab: dict[str, int]) -> dict[str, int]:
+def warm_start(
+    model: MarianMTModel, src: Path, vocab: dict[str, int], source_spm: Path | None = None
+) -> dict[str, int]:
     """Copy *src*'s weights into *model*; embedding rows are matched by piece.
 
     Layers of the same shape are copied as they are. Rows of pieces that exist in both
-    vocabularies are copied; the others keep their fresh initialisation. Returns counts.
+    vocabularies are copied. A new piece of *source_spm* (the run's source model) that
+    *src*'s source model splits into known pieces (a word added by
+    ``toolchain.vocab_extend``) starts as the mean of their rows; the others keep their
+    fresh initialisation. Returns counts.
     """
     old_vocab = json.loads((src / "vocab.json").read_text(encoding="utf-8"))
     old = _load_weights(src)
@@ -180,17 +185,46 @@ def warm_start(model: MarianMTModel, src: Path, vocab: dict[str, int]) -> dict[s
     old_ids = torch.tensor([j for _, j in shared])
     emb = own["model.shared.weight"].clone()
     old_emb = old["model.shared.weight"]
+    composed: dict[int, list[int]] = {}
     if emb.shape[1] == old_emb.shape[1]:
         emb[new_ids] = old_emb[old_ids]
+        composed = _composed_rows(src, source_spm, vocab, old_vocab) if source_spm else {}
+        for row, parts in composed.items():
+            emb[row] = old_emb[parts].mean(dim=0)
     for key in _EMBEDDING_KEYS:
         if key in own:
             new_state[key] = emb
     if "final_logits_bias" in own and "final_logits_bias" in old:
         bias = torch.zeros_like(own["final_logits_bias"])
         bias[0, new_ids] = old["final_logits_bias"][0, old_ids]
+        for row, parts in composed.items():
+            bias[0, row] = old["final_logits_bias"][0, parts].mean()
         new_state["final_logits_bias"] = bias
     model.load_state_dict(new_state, strict=False)
     zero_pad_row(model, vocab["<pad>"])
     counts = {"tensors": copied, "skipped": skipped, "rows": len(shared), "vocab": len(vocab)}
+    if composed:
+        counts["composed_rows"] = len(composed)
     logger.info("warm start from %s: %s", src, counts)
     return counts
+
+
+def _composed_rows(
+    src: Path, source_spm: Path, vocab: dict[str, int], old_vocab: dict[str, int]
+) -> dict[int, list[int]]:
+    """New source piece's id → the old ids of the pieces *src*'s source model splits it into."""
+    old_spm = src / "source.spm"
+    if not old_spm.is_file():
+        return {}
+    import sentencepiece as spm
+
+    old = spm.SentencePieceProcessor(model_file=str(old_spm))
+    new = spm.SentencePieceProcessor(model_file=str(source_spm))
+    rows = {}
+    for piece in (new.id_to_piece(i) for i in range(new.get_piece_size())):
+        if piece in old_vocab or piece not in vocab:
+            continue
+        parts = [old_vocab.get(p) for p in old.encode(piece.lstrip("\u2581"), out_type=str)]
+        if parts and all(p is not None for p in parts):
+            rows[vocab[piece]] = [p for p in parts if p is not None]
+    return rows

@@ -1,7 +1,8 @@
 """Set up and run the mixture training of ``train-demo --corpus`` (see long_train.py).
 
 Vocabulary: new SentencePiece models trained on the mixture (8k pieces per side by
-default) unless ``--vocab warm`` reuses the warm-start checkpoint's. Weights: fresh, or
+default) unless ``--vocab warm`` reuses the warm-start checkpoint's or ``--vocab-dir``
+names another (an extended one, toolchain/vocab_extend.py). Weights: fresh, or
 ``--warm-start DIR`` (layers copied, embedding rows matched by piece), or ``--resume``
 from ``<train-dir>/last`` (everything, exactly).
 """
@@ -54,6 +55,11 @@ def add_mixture_args(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "new", "warm"],
         default="auto",
         help="auto: the warm-start's vocab if it came from this pipeline",
+    )
+    group.add_argument(
+        "--vocab-dir",
+        type=Path,
+        help="tokenizer files to train with instead (toolchain.vocab_extend writes them)",
     )
     group.add_argument("--total-steps", type=int)
     group.add_argument("--eval-every", type=int)
@@ -166,7 +172,7 @@ def _start_state(args: argparse.Namespace, run: Run, model: MarianMTModel, vocab
     if args.warm_start is not None:
         run.extra["warm_start"] = {
             "from": str(args.warm_start),
-            **checkpoints.warm_start(model, args.warm_start, vocab),
+            **checkpoints.warm_start(model, args.warm_start, vocab, run.vocab_dir / "source.spm"),
         }
         carried = checkpoints.committed_state(args.warm_start) or {}
         run.state.update({k: v for k, v in carried.items() if k in run.state})
@@ -190,7 +196,7 @@ def train_mixture(args: argparse.Namespace, train_pairs: list, dev_pairs: list) 
     torch.manual_seed(cfg.seed)
     args.train_dir.mkdir(parents=True, exist_ok=True)
     mixture = _mixture(args, train_pairs, cfg.seed)
-    seed_dir = last or (args.warm_start if _use_warm_vocab(args) else None)
+    seed_dir = last or args.vocab_dir or (args.warm_start if _use_warm_vocab(args) else None)
     vocab_dir = _vocabulary(args, mixture, seed_dir)
     vocab = json.loads((vocab_dir / "vocab.json").read_text(encoding="utf-8"))
     steps = SOURCE_STEPS_OF[args.direction]
