@@ -302,6 +302,11 @@ def test_warm_started_card_says_its_settings_are_the_last_sessions(tmp_path: Pat
     model = _model_dir(tmp_path / "warm", "zh-en", summary)
     text = _flat(write_card(model, tmp_path, _results("zh-en")))
     assert "those of the last session (steps 250–400)" in text
+    assert "whole-word pieces" not in text
+    summary["warm_start"]["composed_rows"] = 1446
+    model = _model_dir(tmp_path / "words", "zh-en", summary)
+    text = _flat(write_card(model, tmp_path, _results("zh-en")))
+    assert "The source model gained 1,446 whole-word pieces" in text
 
 
 def test_an_en_zh_card_needs_the_mixture_summary(tmp_path: Path) -> None:

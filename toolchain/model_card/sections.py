@@ -127,6 +127,13 @@ def training_section(summary: dict, manifest: dict, ckpt: Path) -> str:
         if warm
         else " Fresh initialisation."
     )
+    if warm and warm.get("composed_rows"):
+        warm_text += (
+            f" The source model gained {warm['composed_rows']:,} whole-word pieces"
+            " (`toolchain/vocab_extend.py`: frequent words such as 你好 that the old pieces"
+            " split and do not explain, each with and without the word-start mark); each"
+            " new row started as the mean of the rows of the pieces it replaces."
+        )
     if warm and state.get("warmup_from"):
         # The summary holds one session's settings; a warm-started run spans several.
         warm_text += (
