@@ -224,7 +224,7 @@ def _composed_rows(
     for piece in (new.id_to_piece(i) for i in range(new.get_piece_size())):
         if piece in old_vocab or piece not in vocab:
             continue
-        parts = [old_vocab.get(p) for p in old.encode(piece.lstrip("\u2581"), out_type=str)]
-        if parts and all(p is not None for p in parts):
-            rows[vocab[piece]] = [p for p in parts if p is not None]
+        split = old.encode(piece.lstrip("\u2581"), out_type=str)
+        if split and all(p in old_vocab for p in split):
+            rows[vocab[piece]] = [old_vocab[p] for p in split]
     return rows

@@ -2,10 +2,10 @@
 
 An 8k unigram model over Chinese spends most of its pieces on single characters, so
 frequent words reach the encoder in pieces: 你好 as 你 + 好 ("you" + "good"), 北京 as
-北 + 京, 上海 as 上 + 海. Where a word means what its pieces mean (电脑 after 电 + 脑 is
-harder, but 打开文件 is 打开 + 文件) the split costs little; where it does not (你好
-"hello", 北京 "Beijing"), the model has to learn the word from the few sentences that
-use it, against every sentence that uses its pieces. This module finds such words — a
+北 + 京, 上海 as 上 + 海. Where a word means what its pieces mean (打开 "to open" after 打,
+开 "to open") the split costs little; where it does not (你好 "hello", 北京 "Beijing"),
+the model has to learn the word from the few sentences that use it, against every
+sentence that uses its pieces. This module finds such words — a
 frequent headword split into pieces, none of whose dictionary senses shares a content
 word with the headword's first sense — and adds each as a piece of its own (with and
 without the word-start mark), scored just above the split it replaces, so pieces the
